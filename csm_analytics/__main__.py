@@ -1,0 +1,3 @@
+from csm_analytics.cli import main
+
+raise SystemExit(main())

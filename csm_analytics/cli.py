@@ -1,0 +1,113 @@
+"""`csm-analytics`: generate the demo world, materialize the graph, explain scores.
+
+Every subcommand has --help. Paths default to data/ at the project root;
+`--data-dir` (or CSM_DATA_DIR) moves everything at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+from pathlib import Path
+
+from csm_analytics.world.spec import DEFAULT_AS_OF, WorldSpec
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {text!r}") from exc
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def _add_world_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--accounts", type=_positive, default=220, help="number of client accounts (default 220)")
+    p.add_argument("--csms", type=_positive, default=8, help="number of CSMs (default 8)")
+    p.add_argument("--seed", type=int, default=7, help="random seed; the same seed gives byte-identical files")
+    p.add_argument("--as-of", type=_date, default=DEFAULT_AS_OF, help=f"last day of history (default {DEFAULT_AS_OF})")
+    p.add_argument("--history-days", type=_positive, default=730, help="days of daily history (default 730)")
+    p.add_argument("--usage-grain", choices=["auto", "day", "week", "month"], default="auto",
+                   help="product_usage grain; auto = day up to 20,000 accounts, week above")
+
+
+def _spec(args) -> WorldSpec:
+    if args.history_days < 120:
+        raise SystemExit("--history-days must be at least 120: renewal outcomes read 120 days of signals")
+    return WorldSpec(accounts=args.accounts, csms=args.csms, seed=args.seed, as_of=args.as_of,
+                     history_days=args.history_days, usage_grain=args.usage_grain)
+
+
+def cmd_generate(args) -> int:
+    from csm_analytics.lib import paths
+    from csm_analytics.world.generator import generate_world, world_is_current
+
+    spec = _spec(args)
+    out = Path(args.out) if args.out else paths.raw_dir()
+    if not args.force and world_is_current(spec, out):
+        print(f"world in {out} is already current for this spec; use --force to regenerate")
+        return 0
+    started = time.perf_counter()
+    counts = generate_world(spec, out, progress=not args.quiet)
+    print(f"generated {spec.accounts:,} accounts into {out} in {time.perf_counter() - started:.1f}s")
+    for name, rows in counts.items():
+        print(f"  {name:<24} {rows:>12,} rows")
+    return 0
+
+
+def cmd_materialize(args) -> int:
+    from csm_analytics.lib import paths
+    from csm_analytics.world.generator import generate_world, world_is_current
+
+    paths.ensure_dagster_home()
+    if not args.skip_generate:
+        spec = WorldSpec()
+        if not world_is_current(spec, paths.raw_dir()):
+            print(f"generating the default demo world into {paths.raw_dir()} ...")
+            generate_world(spec, paths.raw_dir())
+    from csm_analytics.lib.runner import materialize_everything
+
+    ok = materialize_everything(verbose=True)
+    print("materialize: OK" if ok else "materialize: FAILED (see the failures above)", file=sys.stdout if ok else sys.stderr)
+    return 0 if ok else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="csm-analytics", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", help="folder for raw data, warehouse and Dagster home (default: data/)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    gen = sub.add_parser("generate", help="write the deterministic demo world as Parquet files",
+                         description="Write one Parquet file per canonical table, plus ground truth in _truth/.")
+    _add_world_args(gen)
+    gen.add_argument("--out", help="output folder (default data/raw)")
+    gen.add_argument("--force", action="store_true", help="regenerate even if the folder holds this exact world")
+    gen.add_argument("--quiet", action="store_true", help="no progress bar")
+    gen.set_defaults(func=cmd_generate)
+
+    mat = sub.add_parser("materialize", help="generate the demo world if missing, then materialize every asset",
+                         description="Runs every asset and check in-process; exits 1 if any asset or blocking check fails.")
+    mat.add_argument("--skip-generate", action="store_true", help="use data/raw as it is (bring-your-own data)")
+    mat.set_defaults(func=cmd_materialize)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.data_dir:
+        os.environ["CSM_DATA_DIR"] = str(Path(args.data_dir).resolve())
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

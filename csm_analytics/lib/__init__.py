@@ -1,0 +1,1 @@
+"""Helpers shared by every domain: paths, resources and metadata rendering."""

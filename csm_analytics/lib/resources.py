@@ -1,0 +1,29 @@
+"""Resources shared by the domains, as ConfigurableResources chosen in one place."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dagster import ConfigurableResource
+from dagster_duckdb import DuckDBResource
+
+from csm_analytics.lib import paths
+
+
+class RawDataResource(ConfigurableResource):
+    """Where the canonical raw files live, and how many bad rows a feed may carry before it blocks."""
+
+    raw_dir: str
+    max_rejected_share: float = 0.01
+
+    @property
+    def path(self) -> Path:
+        return Path(self.raw_dir)
+
+
+def default_resources() -> dict:
+    """The embedded default: the DuckDB file and raw folder under data/ (overridable by env vars)."""
+    return {
+        "duckdb": DuckDBResource(database=str(paths.warehouse_path())),
+        "raw_data": RawDataResource(raw_dir=str(paths.raw_dir())),
+    }

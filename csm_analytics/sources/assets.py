@@ -1,0 +1,89 @@
+"""One asset per canonical raw table, validated in DuckDB SQL against its pandera model.
+
+Valid rows land in `raw.<table>`; the rest go to `raw.rejected_rows`. A blocking
+check fails when the quarantined share exceeds `RawDataResource.max_rejected_share`
+(a broken feed); below it, the check warns and the valid rows flow on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import warnings
+
+from dagster import (
+    AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, AssetsDefinition, Failure,
+    MaterializeResult, MetadataValue, asset,
+)
+from dagster_duckdb import DuckDBResource
+
+from csm_analytics.lib.metadata import preview, table_md
+from csm_analytics.lib.resources import RawDataResource
+from csm_analytics.sources.validation import SourceDataError, load_table
+from csm_analytics.world.schemas import CANONICAL_TABLES
+
+QUARANTINE_CHECK = "rows_quarantined"
+
+
+def _table_schema(model):
+    from dagster_pandera import pandera_schema_to_dagster_type
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pandera_schema_to_dagster_type(model).metadata["schema"]
+
+
+def quarantine_check_result(rows_read: int, rows_rejected: int, max_share: float, reasons) -> AssetCheckResult:
+    share = rows_rejected / rows_read if rows_read else 0.0
+    blocked = share > max_share
+    return AssetCheckResult(
+        check_name=QUARANTINE_CHECK,
+        passed=rows_rejected == 0,
+        severity=AssetCheckSeverity.ERROR if blocked else AssetCheckSeverity.WARN,
+        description=(f"{rows_rejected} of {rows_read} rows quarantined ({share:.2%}); "
+                     f"{'blocking: above' if blocked else 'within'} the {max_share:.2%} limit"),
+        metadata={"rows_rejected": rows_rejected, "rejected_share": share,
+                  "top_reasons": table_md(reasons, ["reason", "rows"])},
+    )
+
+
+def build_source_asset(table: str) -> AssetsDefinition:
+    model, keys, parents = CANONICAL_TABLES[table]
+    key = AssetKey(["raw", table])
+
+    @asset(
+        key=key,
+        group_name="sources",
+        kinds={"duckdb", "parquet"},
+        deps=[AssetKey(["raw", p]) for p in sorted(set(parents.values()))],
+        description=(model.__doc__ or f"Canonical raw table `{table}`.").strip().splitlines()[0]
+        + f" Key: {', '.join(keys)}. Bad rows go to raw.rejected_rows.",
+        metadata={"dagster/table_name": f"raw.{table}"},
+        check_specs=[AssetCheckSpec(QUARANTINE_CHECK, asset=key, blocking=True,
+                                    description="Rows that failed validation and were quarantined.")],
+    )
+    def _source(duckdb: DuckDBResource, raw_data: RawDataResource) -> MaterializeResult:
+        loaded_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+        with duckdb.get_connection() as con:
+            try:
+                result = load_table(con, table, raw_data.path, loaded_at)
+            except SourceDataError as exc:
+                raise Failure(description=str(exc), metadata={"table": table}) from exc
+            sample = preview(con, f"SELECT * FROM raw.{table}", 5)
+        return MaterializeResult(
+            metadata={
+                "dagster/row_count": result.rows_loaded,
+                "dagster/column_schema": _table_schema(model),
+                "source_file": MetadataValue.path(result.source_file),
+                "rows_read": result.rows_read,
+                "rows_rejected": result.rows_rejected,
+                "ignored_columns": ", ".join(result.ignored_columns) or "none",
+                "preview": sample,
+            },
+            check_results=[quarantine_check_result(result.rows_read, result.rows_rejected,
+                                                   raw_data.max_rejected_share, result.top_reasons)],
+        )
+
+    return _source
+
+
+source_assets = [build_source_asset(table) for table in CANONICAL_TABLES]

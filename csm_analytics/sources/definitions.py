@@ -1,0 +1,7 @@
+"""The sources domain: raw canonical tables and their quarantine checks."""
+
+from dagster import Definitions
+
+from csm_analytics.sources.assets import source_assets
+
+defs = Definitions(assets=source_assets)

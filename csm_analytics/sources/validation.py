@@ -1,0 +1,202 @@
+"""Validate a raw file against its pandera model entirely in DuckDB SQL.
+
+The pandera DataFrameModel is the single declaration of each table. This module
+compiles it to SQL so files with tens of millions of rows never pass through
+pandas: every row gets a list of reasons; rows with none land in `raw.<table>`,
+the others in `raw.rejected_rows` with their original payload. Nothing is lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from csm_analytics.world.schemas import CANONICAL_TABLES
+
+REJECTED_TABLE = "raw.rejected_rows"
+REJECTED_DDL = f"""
+CREATE TABLE IF NOT EXISTS {REJECTED_TABLE} (
+    table_name VARCHAR, row_payload JSON, reasons VARCHAR[], source_file VARCHAR,
+    row_number BIGINT, loaded_at TIMESTAMP
+)"""
+# Physical types a file may carry for each canonical SQL type. VARCHAR is always
+# accepted: its values are cast row by row, and values that fail are quarantined.
+COMPATIBLE = {
+    "BIGINT": ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT"),
+    "DOUBLE": ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "FLOAT", "DOUBLE", "DECIMAL"),
+    "BOOLEAN": ("BOOLEAN",),
+    "DATE": ("DATE", "TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "TIMESTAMP WITH TIME ZONE"),
+    "TIMESTAMP": ("DATE", "TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "TIMESTAMP WITH TIME ZONE"),
+}
+
+
+class SourceDataError(ValueError):
+    """A raw file cannot be loaded at all: missing, unreadable, or a column of the wrong shape."""
+
+
+@dataclass(frozen=True)
+class SqlColumn:
+    name: str
+    sql_type: str
+    nullable: bool
+    checks: tuple[tuple[str, str], ...]  # (SQL predicate over {c}, reason when it is false)
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    table: str
+    source_file: str
+    rows_read: int
+    rows_loaded: int
+    rows_rejected: int
+    top_reasons: list[tuple[str, int]]
+    ignored_columns: list[str]
+
+
+def _sql_literal(value) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return f"'{value.isoformat()}'"
+    return repr(value)
+
+
+def _check_sql(check) -> tuple[str, str]:
+    s = check.statistics
+    name = check.name
+    if name == "greater_than_or_equal_to":
+        return f"{{c}} >= {_sql_literal(s['min_value'])}", f"must be >= {s['min_value']}"
+    if name == "greater_than":
+        return f"{{c}} > {_sql_literal(s['min_value'])}", f"must be > {s['min_value']}"
+    if name == "less_than_or_equal_to":
+        return f"{{c}} <= {_sql_literal(s['max_value'])}", f"must be <= {s['max_value']}"
+    if name == "less_than":
+        return f"{{c}} < {_sql_literal(s['max_value'])}", f"must be < {s['max_value']}"
+    if name == "in_range":
+        return (f"{{c}} BETWEEN {_sql_literal(s['min_value'])} AND {_sql_literal(s['max_value'])}",
+                f"must be between {s['min_value']} and {s['max_value']}")
+    if name == "isin":
+        values = ", ".join(_sql_literal(v) for v in s["allowed_values"])
+        return f"{{c}} IN ({values})", f"must be one of {list(s['allowed_values'])}"
+    if name == "str_matches":
+        return f"regexp_matches({{c}}, {_sql_literal(s['pattern'])})", f"must match {s['pattern']}"
+    if name == "str_length":
+        return (f"length({{c}}) BETWEEN {s['min_value']} AND {s['max_value']}",
+                f"length must be between {s['min_value']} and {s['max_value']}")
+    raise NotImplementedError(f"pandera check {name!r} has no SQL translation: add one in {__name__}")
+
+
+def sql_columns(model) -> list[SqlColumn]:
+    """The model's columns with their SQL type, nullability and checks compiled to SQL."""
+    schema = model.to_schema()
+    out = []
+    for name, col in schema.columns.items():
+        dtype = str(col.dtype)
+        sql_type = (col.metadata or {}).get("sql") or {
+            "int64": "BIGINT", "Int64": "BIGINT", "float64": "DOUBLE", "bool": "BOOLEAN", "boolean": "BOOLEAN",
+            "str": "VARCHAR", "string": "VARCHAR", "object": "VARCHAR", "datetime64[ns]": "TIMESTAMP",
+        }[dtype]
+        out.append(SqlColumn(name, sql_type, bool(col.nullable), tuple(_check_sql(c) for c in col.checks)))
+    return out
+
+
+def find_source_file(raw_dir: Path, table: str) -> Path:
+    for suffix in (".parquet", ".csv"):
+        path = Path(raw_dir) / f"{table}{suffix}"
+        if path.exists():
+            return path
+    raise SourceDataError(
+        f"{Path(raw_dir) / (table + '.parquet')}: file not found. Expected the canonical table '{table}' "
+        f"as Parquet or CSV (see docs/schemas.md), or run `csm-analytics generate` for the demo world."
+    )
+
+
+def _reader(path: Path) -> str:
+    quoted = _sql_literal(str(path))
+    if path.suffix == ".csv":
+        return f"(SELECT row_number() OVER () AS _row_number, * FROM read_csv({quoted}, header = true, all_varchar = true))"
+    return f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _row_number FROM read_parquet({quoted}, file_row_number = true))"
+
+
+def _base_type(duck_type: str) -> str:
+    return duck_type.split("(")[0].strip()
+
+
+def describe_source(con: duckdb.DuckDBPyConnection, path: Path) -> dict[str, str]:
+    try:
+        rows = con.execute(f"DESCRIBE SELECT * FROM {_reader(path)}").fetchall()
+    except duckdb.Error as exc:
+        raise SourceDataError(f"{path}: unreadable ({exc.__class__.__name__}: {exc}). Check the file is valid Parquet or CSV.") from exc
+    return {r[0]: r[1] for r in rows if r[0] != "_row_number"}
+
+
+def check_columns(path: Path, actual: dict[str, str], columns: list[SqlColumn]) -> None:
+    for col in columns:
+        if col.name not in actual:
+            raise SourceDataError(
+                f"{path}: required column '{col.name}' (expected type {col.sql_type}) is missing. "
+                f"Columns found: {sorted(actual)}."
+            )
+        found = _base_type(actual[col.name])
+        if found != "VARCHAR" and col.sql_type != "VARCHAR" and found not in COMPATIBLE[col.sql_type]:
+            raise SourceDataError(
+                f"{path}: column '{col.name}' has type {actual[col.name]}, expected {col.sql_type}. "
+                f"Fix the file or convert the column to {col.sql_type}."
+            )
+
+
+def _row_reasons(columns: list[SqlColumn], keys: tuple[str, ...], parents: dict[str, str]) -> str:
+    parts = []
+    for col in columns:
+        raw = f'"{col.name}"'
+        typed = f'TRY_CAST({raw} AS {col.sql_type})'
+        parts.append(f"CASE WHEN {raw} IS NOT NULL AND {typed} IS NULL THEN "
+                     f"'{col.name}: expected {col.sql_type}, got ' || CAST({raw} AS VARCHAR) END")
+        if not col.nullable:
+            parts.append(f"CASE WHEN {raw} IS NULL THEN '{col.name}: required value is missing' END")
+        for predicate, reason in col.checks:
+            cond = predicate.format(c=typed)
+            parts.append(f"CASE WHEN {typed} IS NOT NULL AND NOT ({cond}) THEN {_sql_literal(col.name + ': ' + reason)} END")
+    for col, parent in parents.items():
+        parent_key = CANONICAL_TABLES[parent][1][0]
+        parts.append(f'CASE WHEN "{col}" IS NOT NULL AND "{col}" NOT IN (SELECT {parent_key} FROM raw.{parent}) '
+                     f"THEN '{col}: unknown {col} (not in raw.{parent})' END")
+    key_list = ", ".join(f'"{k}"' for k in keys)
+    parts.append(f"CASE WHEN row_number() OVER (PARTITION BY {key_list} ORDER BY _row_number) > 1 "
+                 f"THEN 'duplicate key ({', '.join(keys)})' END")
+    return "list_filter([" + ",\n  ".join(parts) + "], lambda x: x IS NOT NULL)"
+
+
+def load_table(con: duckdb.DuckDBPyConnection, table: str, raw_dir: Path, loaded_at: dt.datetime) -> LoadResult:
+    """Load `raw_dir/<table>.(parquet|csv)` into raw.<table>, quarantining bad rows. Idempotent."""
+    model, keys, parents = CANONICAL_TABLES[table]
+    path = find_source_file(raw_dir, table)
+    columns = sql_columns(model)
+    actual = describe_source(con, path)
+    check_columns(path, actual, columns)
+    names = ", ".join(f'"{c.name}"' for c in columns)
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    con.execute(REJECTED_DDL)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _checked AS SELECT _row_number, {names}, "
+        f"{_row_reasons(columns, keys, parents)} AS _reasons FROM {_reader(path)}"
+    )
+    typed = ", ".join(f'TRY_CAST("{c.name}" AS {c.sql_type}) AS "{c.name}"' for c in columns)
+    con.execute(f"CREATE OR REPLACE TABLE raw.{table} AS SELECT {typed} FROM _checked WHERE len(_reasons) = 0 ORDER BY _row_number")
+    con.execute(f"DELETE FROM {REJECTED_TABLE} WHERE table_name = ?", [table])
+    con.execute(
+        f"INSERT INTO {REJECTED_TABLE} SELECT ?, to_json(struct_pack({names})), _reasons, ?, _row_number, ? "
+        f"FROM _checked WHERE len(_reasons) > 0 ORDER BY _row_number",
+        [table, str(path), loaded_at],
+    )
+    read, rejected = con.execute("SELECT count(*), count(*) FILTER (len(_reasons) > 0) FROM _checked").fetchall()[0]
+    reasons = con.execute(
+        "SELECT reason, count(*) AS n FROM (SELECT unnest(_reasons) AS reason FROM _checked) "
+        "GROUP BY reason ORDER BY n DESC, reason LIMIT 10"
+    ).fetchall()
+    con.execute("DROP TABLE _checked")
+    ignored = sorted(set(actual) - {c.name for c in columns})
+    return LoadResult(table, str(path), read, read - rejected, rejected, [(r, n) for r, n in reasons], ignored)

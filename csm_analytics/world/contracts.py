@@ -1,0 +1,207 @@
+"""Contracts, renewal outcomes and expansion opportunities.
+
+Contracts follow each other at the account's term. At every contract end inside
+the window the outcome (churned / downgraded / renewed) is drawn from a logistic
+model of the signals in the months before the end (see `ChurnCoefficients`).
+Expansion opportunities arise from worker growth, seat pressure and QBR
+expansion talk; won amounts raise ARR at the next renewal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from csm_analytics.world.latent import AccountTraits, CsmTraits, sigmoid, window_mean
+from csm_analytics.world.signals import Events
+from csm_analytics.world.spec import TIERS, WorldSpec
+
+RENEWED, DOWNGRADED, CHURNED, UNDECIDED = 0, 1, 2, -1
+
+
+@dataclass
+class RenewalSignals:
+    """Cumulative daily grids the churn model reads (all with a leading zero column)."""
+
+    health_cumsum: np.ndarray
+    escalations: np.ndarray
+    failed_payments: np.ndarray
+    missed_qbrs: np.ndarray
+    critical_incidents: np.ndarray
+    latest_nps: np.ndarray  # last NPS strictly before day t
+
+
+@dataclass
+class ContractBook:
+    start: np.ndarray  # (n, J) day of contract start, relative to window start
+    end: np.ndarray
+    arr: np.ndarray
+    seats: np.ndarray
+    valid: np.ndarray
+    outcome: np.ndarray
+    downgrade_amount: np.ndarray
+    p_churn: np.ndarray
+    p_downgrade: np.ndarray
+    number: np.ndarray  # contract sequence number since the account was created
+    active_to: np.ndarray  # last day each account exists (churn end date or last day)
+
+    def at(self, acc: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """Column index of the contract in force on `day` for each (acc, day) pair."""
+        started = (self.start[acc] <= day[:, None]) & self.valid[acc]
+        return np.maximum(started.sum(axis=1) - 1, 0)
+
+
+def _window_count(cum: np.ndarray, idx: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    d = cum.shape[1] - 1
+    return cum[idx, np.clip(hi, 0, d)] - cum[idx, np.clip(lo, 0, d)]
+
+
+def churn_logit(spec: WorldSpec, acc: AccountTraits, csms: CsmTraits, sig: RenewalSignals, idx, end) -> np.ndarray:
+    c = spec.churn
+    d = spec.history_days
+    h_pre = window_mean(sig.health_cumsum, idx, end - 120, end - 30)
+    decline = window_mean(sig.health_cumsum, idx, end - 30, end + 1) - window_mean(
+        sig.health_cumsum, idx, end - 150, end - 120
+    )
+    esc = np.minimum(_window_count(sig.escalations, idx, end - 90, end), 3)
+    failed = np.minimum(_window_count(sig.failed_payments, idx, end - 180, end), 3)
+    missed = np.minimum(_window_count(sig.missed_qbrs, idx, end - 365, end), 3)
+    incidents = np.minimum(_window_count(sig.critical_incidents, idx, end - 180, end), 2)
+    nps = sig.latest_nps[idx, np.clip(end, 0, d)]
+    detractor = np.nan_to_num(nps, nan=10.0) <= 6
+    skill = csms.skill[acc.owner_at(idx, end)]
+    intercept = np.array([t.churn_intercept for t in TIERS.values()])[acc.tier[idx]]
+    return (
+        intercept
+        + c.latent_health * h_pre
+        + c.usage_decline * decline
+        + c.escalations_90d * esc
+        + c.failed_payments_180d * failed
+        + c.missed_qbrs_365d * missed
+        + c.detractor_nps * detractor
+        + c.critical_incidents_180d * incidents
+        + c.csm_skill * (skill - 0.6)
+    )
+
+
+def build_contracts(
+    spec: WorldSpec, acc: AccountTraits, csms: CsmTraits, health: np.ndarray, sig: RenewalSignals,
+    qbr_events: Events, chunk: int,
+) -> tuple[ContractBook, Events]:
+    rng = np.random.default_rng([spec.seed, 4, chunk])
+    n, d = acc.n, spec.history_days
+    span = d // 365 + 2
+    term = acc.term_days
+    first = np.where(acc.created_day < 0, (-acc.created_day) // term, 0)
+    shape = (n, span)
+    book = ContractBook(
+        start=np.zeros(shape, np.int64), end=np.zeros(shape, np.int64), arr=np.zeros(shape),
+        seats=np.zeros(shape, np.int64), valid=np.zeros(shape, bool), outcome=np.full(shape, UNDECIDED),
+        downgrade_amount=np.zeros(shape), p_churn=np.full(shape, np.nan), p_downgrade=np.full(shape, np.nan),
+        number=np.zeros(shape, np.int64), active_to=np.full(n, d - 1, np.int64),
+    )
+    alive = np.ones(n, bool)
+    seats = acc.seats0.astype(float)
+    arr = seats * acc.price_per_seat
+    opps: list[Events] = []
+    credited_mask: list[np.ndarray] = []
+    for j in range(span):
+        start = acc.created_day + (first + j) * term
+        end = start + term - 1
+        valid = alive & (start <= d - 1)
+        book.start[:, j], book.end[:, j], book.valid[:, j] = start, end, valid
+        book.arr[:, j], book.seats[:, j], book.number[:, j] = np.round(arr, 2), seats, first + j
+        term_opps = _opportunities(rng, acc, csms, health, qbr_events, start, end, valid, arr, seats, d)
+        opps.append(term_opps)
+        credited_mask.append(np.zeros(len(term_opps["acc"]), bool))
+        idx = np.flatnonzero(valid & (end <= d - 1))
+        if len(idx) == 0:
+            continue
+        logit = churn_logit(spec, acc, csms, sig, idx, end[idx])
+        p_churn = sigmoid(logit)
+        p_down = sigmoid(logit + spec.churn.downgrade_offset)
+        u = rng.random(len(idx))
+        outcome = np.where(u < p_churn, CHURNED, np.where(rng.random(len(idx)) < p_down, DOWNGRADED, RENEWED))
+        book.outcome[idx, j], book.p_churn[idx, j], book.p_downgrade[idx, j] = outcome, p_churn, p_down
+        churned = idx[outcome == CHURNED]
+        alive[churned] = False
+        book.active_to[churned] = end[churned]
+        down = idx[outcome == DOWNGRADED]
+        cut = rng.uniform(0.15, 0.45, len(down))
+        book.downgrade_amount[down, j] = np.round(arr[down] * cut, 2)
+        arr[down] *= 1 - cut
+        seats[down] = np.maximum(1, np.round(seats[down] * (1 - cut)))
+        renewing = np.zeros(n, bool)
+        renewing[idx[outcome != CHURNED]] = True
+        credit = np.zeros(n)
+        for events, done in zip(opps, credited_mask):
+            take = events["won"] & ~done & (events["close_day"] <= end[events["acc"]]) & renewing[events["acc"]]
+            credit += np.bincount(events["acc"][take], weights=events["amount"][take], minlength=n)
+            done |= take
+        ratio = np.where(renewing, (arr * 1.03 + credit) / arr, 1.0)
+        arr = arr * ratio
+        seats = np.where(renewing, np.ceil(seats * (1 + credit / np.maximum(arr / ratio, 1.0))), seats)
+    all_opps = {k: np.concatenate([o[k] for o in opps]) for k in opps[0]}
+    _close_out_churned(all_opps, book.active_to, d)
+    return book, all_opps
+
+
+def _opportunities(rng, acc, csms, health, qbr_events, start, end, valid, arr, seats, d) -> Events:
+    """Organic opportunities (growth, seat pressure, health) plus those sparked by QBR expansion talk."""
+    lo = np.maximum(start, acc.active_from)
+    hi = np.minimum(end, d - 1)
+    ok = valid & (hi > lo)
+    length = np.where(ok, hi - lo + 1, 0)
+    mid = np.clip((lo + hi) // 2, 0, d - 1)
+    h_mid = health[np.arange(acc.n), mid]
+    workers = acc.workers0 * np.exp(acc.growth * mid / 365.0)
+    pressure = np.minimum(1.0, workers * (0.25 + 0.6 * sigmoid(1.2 * h_mid)) / seats)
+    mu = length / 365.0 * 0.45 * np.exp(2.2 * acc.growth + 2.0 * (pressure - 0.7) + 0.4 * h_mid)
+    organic = rng.poisson(mu)
+    o_idx = np.repeat(np.arange(acc.n), organic)
+    o_day = lo[o_idx] + (rng.random(len(o_idx)) * length[o_idx]).astype(np.int64)
+    q = qbr_events
+    in_term = q["held"] & q["expansion_discussed"] & (q["day"] >= lo[q["acc"]]) & (q["day"] <= hi[q["acc"]])
+    in_term &= ok[q["acc"]] & (rng.random(len(q["acc"])) < 0.45)
+    q_idx = q["acc"][in_term]
+    q_day = np.minimum(q["day"][in_term] + rng.integers(5, 30, len(q_idx)), d - 1)
+    idx = np.concatenate([o_idx, q_idx])
+    day = np.concatenate([o_day, q_day])
+    m = len(idx)
+    from_qbr = np.arange(m) >= len(o_idx)
+    h = health[idx, day]
+    owner = acc.owner_at(idx, day)
+    won = rng.random(m) < sigmoid(-0.2 + 0.7 * h + 1.2 * acc.growth[idx] + 1.5 * (csms.skill[owner] - 0.6))
+    cor = acc.product[idx] == 1
+    organic_signal = np.where(
+        rng.random(m) < 0.45,
+        np.where(acc.growth[idx] > 0.2, 0, 1),
+        np.where(cor & (rng.random(m) < 0.6), 3, rng.choice([2, 5], m, p=[0.5, 0.5])),
+    )  # SOURCE_SIGNALS index
+    signal = np.where(from_qbr, 4, organic_signal)
+    attributed = rng.random(m) < np.where(signal == 5, 0.3, 0.85)
+    evidence = attributed & (rng.random(m) < 0.75)
+    return {
+        "acc": idx,
+        "day": day,
+        "close_day": day + rng.integers(20, 120, m),
+        "amount": np.round(arr[idx] * rng.uniform(0.10, 0.40, m), 2),
+        "won": won,
+        "signal": signal,
+        "attributed_owner": np.where(attributed, owner, -1),
+        "evidence": evidence,
+        "progress": rng.random(m),
+    }
+
+
+def _close_out_churned(opps: Events, active_to: np.ndarray, d: int) -> None:
+    """Opportunities still open when their account churns are lost on the churn date."""
+    cut = opps["close_day"] > active_to[opps["acc"]]
+    churned_acc = active_to[opps["acc"]] < d - 1
+    lost = cut & churned_acc
+    opps["won"] = opps["won"] & ~lost
+    opps["close_day"] = np.where(lost, active_to[opps["acc"]], opps["close_day"])
+    keep = opps["day"] <= active_to[opps["acc"]]
+    for k in list(opps):
+        opps[k] = opps[k][keep]
