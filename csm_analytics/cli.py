@@ -61,6 +61,12 @@ def cmd_generate(args) -> int:
     print(f"generated {spec.accounts:,} accounts into {out} in {time.perf_counter() - started:.1f}s")
     for name, rows in counts.items():
         print(f"  {name:<24} {rows:>12,} rows")
+    if not args.quiet:
+        from csm_analytics.world.diagnostics import world_facts
+
+        facts = world_facts(out)
+        print(f"annual logo churn {facts['annual_logo_churn']:.1%}, trailing-12m NRR {facts['nrr_trailing_12m']:.1%}, "
+              f"oracle churn AUC {facts['oracle_churn_auc']:.3f} over {facts['renewals_decided']:,} renewals")
     return 0
 
 
@@ -81,6 +87,16 @@ def cmd_materialize(args) -> int:
     return 0 if ok else 1
 
 
+def cmd_schemas(args) -> int:
+    from csm_analytics.lib.paths import PROJECT_ROOT
+    from csm_analytics.world.schema_docs import render_schema_docs
+
+    target = Path(args.out) if args.out else PROJECT_ROOT / "docs" / "schemas.md"
+    target.write_text(render_schema_docs())
+    print(f"wrote {target}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="csm-analytics", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -99,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Runs every asset and check in-process; exits 1 if any asset or blocking check fails.")
     mat.add_argument("--skip-generate", action="store_true", help="use data/raw as it is (bring-your-own data)")
     mat.set_defaults(func=cmd_materialize)
+    sch = sub.add_parser("schemas", help="write docs/schemas.md from the pandera models",
+                         description="Render the canonical table schemas (types, nullability, rules) as Markdown.")
+    sch.add_argument("--out", help="target file (default docs/schemas.md)")
+    sch.set_defaults(func=cmd_schemas)
     return parser
 
 

@@ -11,6 +11,7 @@ ambiguous (a DATE vs a TIMESTAMP).
 
 from __future__ import annotations
 
+import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
 
@@ -101,7 +102,7 @@ class Qbrs(pa.DataFrameModel):
     topics: Series[str]
     action_items: Series[str]
     attendee_roles: Series[str]
-    nps_at_qbr: Series[int] = pa.Field(ge=0, le=10, nullable=True)
+    nps_at_qbr: Series[pd.Int64Dtype] = pa.Field(ge=0, le=10, nullable=True)
     expansion_discussed: Series[bool]
     referral_intent: Series[bool]
 
@@ -124,7 +125,7 @@ class SupportTickets(pa.DataFrameModel):
     resolved_at: Series[pa.DateTime] = pa.Field(nullable=True)
     priority: Series[str] = pa.Field(isin=TICKET_PRIORITIES)
     escalated: Series[bool]
-    csat: Series[int] = pa.Field(ge=1, le=5, nullable=True)
+    csat: Series[pd.Int64Dtype] = pa.Field(ge=1, le=5, nullable=True)
 
 
 class ProductUsage(pa.DataFrameModel):
@@ -207,3 +208,12 @@ CANONICAL_TABLES: dict[str, tuple[type[pa.DataFrameModel], tuple[str, ...], dict
     "expansion_opportunities": (ExpansionOpportunities, ("opportunity_id",), {"account_id": "accounts"}),
     "dashboard_logins": (DashboardLogins, ("csm_id", "login_at"), {"csm_id": "csms"}),
 }
+
+
+def to_model_frame(model: type[pa.DataFrameModel], table) -> pd.DataFrame:
+    """An Arrow table as the pandas frame its model expects (datetime64 dates, nullable Int64)."""
+    frame = table.to_pandas(date_as_object=False)
+    for name, column in model.to_schema().columns.items():
+        if str(column.dtype) == "Int64":
+            frame[name] = frame[name].astype("Int64")
+    return frame

@@ -1,0 +1,39 @@
+# csm_analytics: two commands do everything. `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PORT ?= 3000
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+
+.PHONY: help install generate materialize run test bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml setup.cfg
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install the package (only when pyproject/setup.cfg change)
+
+generate: install ## write the default demo world into data/raw (skipped when current)
+	$(BIN)/csm-analytics generate
+
+materialize: install ## generate the world if missing, then materialize every asset; non-zero on failure
+	$(BIN)/csm-analytics materialize
+
+run: materialize ## materialize, then serve the Dagster UI on http://127.0.0.1:$(PORT)
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
+
+test: install ## run the test suite
+	$(BIN)/python -m pytest
+
+bench: install ## run the benchmarks and write docs/benchmarks.md
+	$(BIN)/python -m csm_analytics.bench
+
+clean: ## remove generated data (keeps .venv)
+	rm -rf data/raw data/warehouse.duckdb data/warehouse.duckdb.wal data/dagster_home data/outbox

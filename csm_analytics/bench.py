@@ -1,0 +1,154 @@
+"""`make bench`: generation and materialization at several world sizes, with wall time and peak RSS.
+
+Each size runs in a fresh subprocess, so peak RSS is that of the measured work
+alone. Per-asset times come from the run's step events; per-asset peak RSS from
+a sampler thread. Results go to stdout and docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+from csm_analytics.lib.paths import PROJECT_ROOT
+
+DEFAULT_SIZES = [220, 100_000, 1_000_000]
+
+
+class RssSampler(threading.Thread):
+    """Samples this process's RSS every 50 ms; `peak(t0, t1)` is the max inside a window."""
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.samples: list[tuple[float, int]] = []
+        self.stop = threading.Event()
+        self.proc = psutil.Process()
+
+    def run(self):
+        while not self.stop.is_set():
+            self.samples.append((time.time(), self.proc.memory_info().rss))
+            time.sleep(0.05)
+
+    def peak(self, t0: float = 0, t1: float = float("inf")) -> int:
+        inside = [rss for t, rss in self.samples if t0 <= t <= t1]
+        return max(inside) if inside else 0
+
+
+def _generate_child(accounts: int, out: str) -> dict:
+    from csm_analytics.world.generator import generate_world
+    from csm_analytics.world.spec import WorldSpec
+
+    sampler = RssSampler()
+    sampler.start()
+    started = time.perf_counter()
+    counts = generate_world(WorldSpec(accounts=accounts), Path(out), progress=False)
+    seconds = time.perf_counter() - started
+    sampler.stop.set()
+    return {"seconds": seconds, "peak_rss": sampler.peak(), "rows": sum(counts.values())}
+
+
+def _materialize_child(data_dir: str) -> dict:
+    os.environ["CSM_DATA_DIR"] = data_dir
+    from dagster import DagsterEventType, DagsterInstance
+
+    from csm_analytics.lib.runner import materialize_everything
+
+    sampler = RssSampler()
+    sampler.start()
+    instance = DagsterInstance.ephemeral()
+    started = time.perf_counter()
+    ok = materialize_everything(instance=instance)
+    seconds = time.perf_counter() - started
+    sampler.stop.set()
+    steps: dict[str, dict] = {}
+    for record in instance.all_logs(instance.get_runs()[0].run_id):
+        event = record.dagster_event
+        if event is None or not event.step_key:
+            continue
+        if event.event_type == DagsterEventType.STEP_START:
+            steps[event.step_key] = {"start": record.timestamp}
+        elif event.event_type == DagsterEventType.STEP_SUCCESS:
+            steps[event.step_key]["end"] = record.timestamp
+    per_step = {k: {"seconds": v["end"] - v["start"], "peak_rss": sampler.peak(v["start"], v["end"])}
+                for k, v in steps.items() if "end" in v}
+    return {"ok": ok, "seconds": seconds, "peak_rss": sampler.peak(), "steps": per_step}
+
+
+def _run_child(kind: str, *args) -> dict:
+    out = subprocess.run([sys.executable, "-m", "csm_analytics.bench", "--child", kind, *map(str, args)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:,.0f} MB"
+
+
+def run(sizes: list[int], repeat: int, materialize_max: int) -> str:
+    lines = [
+        "# Benchmarks", "",
+        f"Measured by `make bench` on {time.strftime('%Y-%m-%d')}: {platform.platform()}, Python {platform.python_version()}, "
+        f"{os.cpu_count()} cores, {_mb(psutil.virtual_memory().total)} RAM. Each figure is the median of {repeat} run(s); "
+        "peak RSS is the maximum resident set size of the measuring process.", "",
+        "## Generation (`csm-analytics generate --accounts N`)", "",
+        "| accounts | rows written | wall time | peak RSS |", "|---:|---:|---:|---:|",
+    ]
+    materialized: dict[int, list[dict]] = {}
+    for n in sizes:
+        runs = []
+        for _ in range(repeat):
+            with tempfile.TemporaryDirectory() as tmp:
+                runs.append(_run_child("generate", n, Path(tmp) / "raw"))
+                if n <= materialize_max:
+                    materialized.setdefault(n, []).append(_run_child("materialize", tmp))
+        row = (f"| {n:,} | {runs[0]['rows']:,} | {statistics.median(r['seconds'] for r in runs):.1f} s "
+               f"| {_mb(statistics.median(r['peak_rss'] for r in runs))} |")
+        print(row, flush=True)
+        lines.append(row)
+    for n, runs in materialized.items():
+        lines += ["", f"## Materialize every asset from clean, {n:,} accounts", "",
+                  f"Whole run: {statistics.median(r['seconds'] for r in runs):.1f} s, peak RSS "
+                  f"{_mb(statistics.median(r['peak_rss'] for r in runs))}, success: {all(r['ok'] for r in runs)}.", "",
+                  "| step | wall time | peak RSS |", "|---|---:|---:|"]
+        for step in sorted(runs[0]["steps"], key=lambda s: -runs[0]["steps"][s]["seconds"]):
+            secs = statistics.median(r["steps"][step]["seconds"] for r in runs)
+            rss = statistics.median(r["steps"][step]["peak_rss"] for r in runs)
+            lines.append(f"| {step} | {secs:.2f} s | {_mb(rss)} |")
+        print("\n".join(lines[-len(runs[0]['steps']) - 4:]), flush=True)
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m csm_analytics.bench", description=__doc__)
+    parser.add_argument("--sizes", type=lambda s: [int(x) for x in s.split(",")], default=DEFAULT_SIZES,
+                        help="comma-separated account counts (default 220,100000,1000000)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per figure; the median is reported (default 3)")
+    parser.add_argument("--materialize-max", type=int, default=1_000_000,
+                        help="also materialize the graph for sizes up to this many accounts")
+    parser.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        kind, *rest = args.child
+        result = _generate_child(int(rest[0]), rest[1]) if kind == "generate" else _materialize_child(rest[0])
+        print(json.dumps(result))
+        return 0
+    report = run(args.sizes, args.repeat, args.materialize_max)
+    Path(args.out).write_text(report)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
