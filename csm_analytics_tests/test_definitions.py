@@ -26,3 +26,16 @@ def test_every_asset_has_a_group_and_description():
     for spec in defs.resolve_all_asset_specs():
         assert spec.group_name and spec.group_name != "default", spec.key
         assert spec.description, spec.key
+
+
+def test_code_location_loads_like_the_webserver_loads_it():
+    """`dagster dev` loads workspace.yaml; a module with two Definitions objects fails only there."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    dagster = Path(sys.executable).parent / "dagster"
+    out = subprocess.run([str(dagster), "definitions", "validate", "-w", str(root / "workspace.yaml")],
+                         capture_output=True, text=True, cwd=root)
+    assert out.returncode == 0, out.stdout + out.stderr

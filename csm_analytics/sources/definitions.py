@@ -4,4 +4,6 @@ from dagster import Definitions
 
 from csm_analytics.sources.assets import source_assets
 
-defs = Definitions(assets=source_assets)
+
+def build_defs() -> Definitions:
+    return Definitions(assets=source_assets)
