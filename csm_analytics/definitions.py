@@ -3,6 +3,7 @@
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 
 from csm_analytics.lib.resources import default_resources
+from csm_analytics.health import definitions as health
 from csm_analytics.sources import definitions as sources
 
 MATERIALIZE_JOB = "materialize_everything"
@@ -16,7 +17,7 @@ def build_definitions() -> Definitions:
         resources=default_resources(),
         executor=in_process_executor,
     )
-    return Definitions.merge(sources.build_defs(), platform)
+    return Definitions.merge(sources.build_defs(), health.build_defs(), platform)
 
 
 defs = build_definitions()

@@ -7,6 +7,7 @@ materialization, and the exit code reflects failed assets and blocking checks.
 from __future__ import annotations
 
 from dagster import AssetCheckSeverity, DagsterInstance
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 
 def materialize_everything(instance: DagsterInstance | None = None, verbose: bool = False) -> bool:
@@ -15,18 +16,26 @@ def materialize_everything(instance: DagsterInstance | None = None, verbose: boo
     instance = instance or DagsterInstance.get()
     job = defs.resolve_job_def(MATERIALIZE_JOB)
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=quiet)
+    tags = {}
+    if job.partitions_def is not None:  # one run backfills every daily partition (single-run backfill policy)
+        keys = job.partitions_def.get_partition_keys(dynamic_partitions_store=instance)
+        tags = {ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]}
+    result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=quiet, tags=tags)
     failed_checks = [
         e for e in result.get_asset_check_evaluations()
         if not e.passed and e.severity == AssetCheckSeverity.ERROR
     ]
     if verbose:
+        summary: dict[str, list] = {}
         for event in result.get_asset_materialization_events():
             mat = event.event_specific_data.materialization
             rows = mat.metadata.get("dagster/row_count")
-            print(f"  materialized {mat.asset_key.to_user_string():<40} {'' if rows is None else f'{rows.value:>12,} rows'}")
-        for step in result.get_failed_step_keys() if hasattr(result, "get_failed_step_keys") else []:
-            print(f"  FAILED step {step}")
+            entry = summary.setdefault(mat.asset_key.to_user_string(), [0, None])
+            entry[0] += 1
+            entry[1] = rows.value if rows is not None else None
+        for key, (count, rows) in summary.items():
+            partitions = f"  ({count} daily partitions)" if count > 1 else ""
+            print(f"  materialized {key:<40} {'' if rows is None else f'{rows:>12,} rows'}{partitions}")
         for e in failed_checks:
             print(f"  FAILED blocking check {e.asset_check_key.asset_key.to_user_string()}:{e.check_name}")
         for event in result.all_events:

@@ -1,0 +1,53 @@
+"""Idempotent writes into the DuckDB warehouse: whole tables and date ranges.
+
+No IO manager: assets write with SQL, so empty results still create their
+table (the DuckDB pandas IO manager skips empty frames) and nothing large
+passes through pandas.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
+    schema, name = table.split(".")
+    rows = con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+        [schema, name]).fetchall()
+    return [r[0] for r in rows] or None
+
+
+def replace_table(con: duckdb.DuckDBPyConnection, table: str, select_sql: str) -> int:
+    """Create or replace `table` from a SELECT; returns its row count."""
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
+    con.execute(f"CREATE OR REPLACE TABLE {table} AS {select_sql}")
+    return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+
+
+def replace_date_range(con: duckdb.DuckDBPyConnection, table: str, date_column: str,
+                       start: dt.date, end: dt.date, select_sql: str) -> int:
+    """Replace the rows of [start, end] in `table` with the SELECT's rows, in one transaction.
+
+    Re-running a range replaces it (idempotent). If the SELECT's columns differ
+    from the table's (a new component, say), the table is rebuilt from this range.
+    Returns the number of rows written.
+    """
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _range_rows AS {select_sql}")
+    new_columns = [r[0] for r in con.execute("DESCRIBE _range_rows").fetchall()]
+    con.execute("BEGIN TRANSACTION")
+    try:
+        if _columns(con, table) != new_columns:
+            con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _range_rows WHERE false")
+        con.execute(f"DELETE FROM {table} WHERE {date_column} BETWEEN ? AND ?", [start, end])
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _range_rows")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    written = con.execute("SELECT count(*) FROM _range_rows").fetchall()[0][0]
+    con.execute("DROP TABLE _range_rows")
+    return written
