@@ -97,6 +97,26 @@ def cmd_schemas(args) -> int:
     return 0
 
 
+def cmd_health_explain(args) -> int:
+    import duckdb
+
+    from csm_analytics.health.explain import ExplainError, explain
+    from csm_analytics.lib import paths
+
+    try:
+        con = duckdb.connect(str(paths.warehouse_path()), read_only=True)
+    except duckdb.IOException as exc:
+        print(f"cannot open the warehouse {paths.warehouse_path()} ({exc}). Run `make materialize` first, "
+              "or retry when the current run has finished writing.", file=sys.stderr)
+        return 1
+    try:
+        print(explain(con, args.account_id, args.as_of))
+    except (ExplainError, duckdb.CatalogException) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="csm-analytics", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -115,6 +135,16 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Runs every asset and check in-process; exits 1 if any asset or blocking check fails.")
     mat.add_argument("--skip-generate", action="store_true", help="use data/raw as it is (bring-your-own data)")
     mat.set_defaults(func=cmd_materialize)
+    health = sub.add_parser("health", help="explain account health scores",
+                            description="Inspect the health score in the warehouse.")
+    health_sub = health.add_subparsers(dest="health_command", required=True, metavar="SUBCOMMAND")
+    exp = health_sub.add_parser("explain", help="why does this account score what it scores, and what changed?",
+                                description="Components, weights, points, drivers, a 90-day sparkline and the "
+                                            "components that moved the score over the last 30 days.")
+    exp.add_argument("account_id", metavar="ACCOUNT_ID", help="e.g. ACC0000001")
+    exp.add_argument("--as-of", type=_date, help="day to explain (default: the latest scored day)")
+    exp.set_defaults(func=cmd_health_explain)
+
     sch = sub.add_parser("schemas", help="write docs/schemas.md from the pandera models",
                          description="Render the canonical table schemas (types, nullability, rules) as Markdown.")
     sch.add_argument("--out", help="target file (default docs/schemas.md)")

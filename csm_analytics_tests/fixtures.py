@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import duckdb
+from dagster import DagsterInstance, materialize
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster_duckdb import DuckDBResource
+
+from csm_analytics.health.assets import HealthConfigResource
+from csm_analytics.lib.resources import RawDataResource
 
 from csm_analytics.sources.validation import sql_columns
 from csm_analytics.world.schemas import CANONICAL_TABLES
@@ -22,3 +28,16 @@ def insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict]) -> None
     for row in rows:
         cols = ", ".join(row)
         con.execute(f"INSERT INTO raw.{table} ({cols}) VALUES ({', '.join('?' * len(row))})", list(row.values()))
+
+
+FIRST, LAST = "2024-10-01", "2026-09-30"
+
+
+def run_health(raw, warehouse, assets, start=FIRST, end=LAST, config_path=""):
+    """Materialize `assets` over a partition range of the health history, in one run."""
+    return materialize(
+        assets, instance=DagsterInstance.ephemeral(),
+        resources={"duckdb": DuckDBResource(database=str(warehouse)), "raw_data": RawDataResource(raw_dir=str(raw)),
+                   "health_config": HealthConfigResource(path=str(config_path))},
+        tags={ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end},
+    )

@@ -9,7 +9,7 @@ import sys
 import duckdb
 import pytest
 
-COMMANDS = [[], ["generate"], ["materialize"], ["schemas"]]
+COMMANDS = [[], ["generate"], ["materialize"], ["schemas"], ["health"], ["health", "explain"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

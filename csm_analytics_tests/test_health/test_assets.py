@@ -5,34 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import duckdb
-import pytest
-from dagster import DagsterInstance, materialize
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
-from dagster_duckdb import DuckDBResource
 
-from csm_analytics.health.assets import HealthConfigResource, health_assets
+from csm_analytics.health.assets import health_assets
 from csm_analytics.health.config import DEFAULT_CONFIG
-from csm_analytics.lib.resources import RawDataResource
-from csm_analytics.sources.assets import source_assets
-
-FIRST, LAST = "2024-10-01", "2026-09-30"
-
-
-def _run(raw, warehouse, assets, start=FIRST, end=LAST, config_path=""):
-    return materialize(
-        assets, instance=DagsterInstance.ephemeral(),
-        resources={"duckdb": DuckDBResource(database=str(warehouse)), "raw_data": RawDataResource(raw_dir=str(raw)),
-                   "health_config": HealthConfigResource(path=str(config_path))},
-        tags={ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end},
-    )
-
-
-@pytest.fixture(scope="module")
-def scored(default_world, tmp_path_factory):
-    warehouse = tmp_path_factory.mktemp("health") / "warehouse.duckdb"
-    result = _run(default_world, warehouse, [*source_assets, *health_assets])
-    assert result.success
-    return result, warehouse
+from csm_analytics_tests.fixtures import run_health as _run
 
 
 def test_backfill_is_one_run_and_checks_pass(scored):
