@@ -19,7 +19,8 @@ def _targets_values(config: HealthConfig) -> str:
 
 
 def clamp(expr: str, lo: float = 0, hi: float = 100) -> str:
-    return f"greatest({lo}, least({hi}, {expr}))"
+    """Limit to [lo, hi], keeping NULL as NULL (DuckDB's greatest/least skip NULL arguments)."""
+    return f"(CASE WHEN ({expr}) IS NULL THEN NULL ELSE greatest({lo}, least({hi}, {expr})) END)"
 
 
 NPS_SCORE = clamp("100 * (latest_nps - 3) / 7")  # NPS 3 or less -> 0, 10 -> 100

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
 import duckdb
 
@@ -57,7 +58,8 @@ def test_rematerializing_a_day_replaces_it(scored, default_world):
 
 
 def test_retuning_is_a_config_edit(scored, default_world, tmp_path):
-    _, warehouse = scored
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(scored[1], warehouse)  # the session's scored warehouse stays untouched
     tuned = tmp_path / "health.toml"
     tuned.write_text(DEFAULT_CONFIG.read_text().replace("[weights.Core]\nusage = 28\nengagement = 4",
                                                         "[weights.Core]\nusage = 8\nengagement = 24"))

@@ -1,0 +1,138 @@
+"""The health score for one day, written plainly in pandas.
+
+Not used by any asset. It exists to (1) cross-check the SQL in `components.py` and
+`scoring.py` (a test asserts both give the same numbers) and (2) give `make bench`
+a plain-pandas baseline for the speed ratio. It reads whole tables into memory,
+which is exactly what the SQL path avoids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from csm_analytics.health.config import COMPONENTS, HealthConfig
+
+TABLES = ["accounts", "contracts", "product_usage", "activities", "qbrs", "support_tickets", "invoices",
+          "survey_responses", "incidents"]
+
+
+def read_raw(raw_dir: Path) -> dict[str, pd.DataFrame]:
+    return {t: pq.read_table(Path(raw_dir) / f"{t}.parquet").to_pandas(date_as_object=False) for t in TABLES}
+
+
+def _window(df, col, d, days, inclusive_end=True):
+    c = df[col].dt.normalize() if hasattr(df[col], "dt") else df[col]
+    return df[(c > d - pd.Timedelta(days=days)) & (c <= d if inclusive_end else c < d)]
+
+
+def _clamp(x, lo=0.0, hi=100.0):
+    return np.clip(x, lo, hi)
+
+
+def health_components_pandas(raw: dict[str, pd.DataFrame], as_of: dt.date, config: HealthConfig) -> pd.DataFrame:
+    d = pd.Timestamp(as_of)
+    c = raw["contracts"]
+    spine = c[(c.start_date <= d) & (c.end_date >= d)].sort_values("start_date").groupby("account_id").tail(1)
+    spine = spine.merge(raw["accounts"][["account_id", "tier", "created_date"]], on="account_id")
+    spine["touches_per_month"] = spine.tier.map({t: v.touches_per_month for t, v in config.targets.items()})
+    spine["qbr_every_days"] = spine.tier.map({t: v.qbr_every_days for t, v in config.targets.items()})
+    s = spine.set_index("account_id")
+
+    u = raw["product_usage"].copy()
+    u["period_days"] = np.where(u.grain == "day", 1, np.where(u.grain == "week", 7, u.usage_date.dt.days_in_month))
+    u = u[(u.usage_date > d - pd.Timedelta(days=90)) & (u.usage_date + pd.to_timedelta(u.period_days - 1, unit="D") <= d)]
+    recent = u[u.usage_date > d - pd.Timedelta(days=30)].assign(user_days=lambda x: x.active_users * x.period_days)
+    g = recent.groupby("account_id")
+    s["seat_utilization"] = g.active_users.mean() / g.licensed_seats.mean()
+    s["key_events_per_user_day"] = g.key_feature_events.sum() / g.user_days.sum().replace(0, np.nan)
+    prior = u[u.usage_date <= d - pd.Timedelta(days=60)].groupby("account_id").active_users.mean()
+    s["usage_trend"] = g.active_users.mean() / prior.replace(0, np.nan)
+
+    a = _window(raw["activities"], "activity_date", d, 90)
+    touches = a[a.activity_type != "internal_review"]
+    s["touches_30d"] = touches[touches.activity_date > d - pd.Timedelta(days=30)].groupby("account_id").size()
+    s["touches_90d"] = touches.groupby("account_id").size()
+    q = raw["qbrs"]
+    q90 = _window(q, "qbr_date", d, 90)
+    qroles = q90.assign(role=q90.attendee_roles.str.split(";")).explode("role")[["account_id", "role"]]
+    roles = pd.concat([a[a.contact_role.notna()].rename(columns={"contact_role": "role"})[["account_id", "role"]], qroles])
+    s["roles_90d"] = roles.groupby("account_id").role.nunique()
+    s["last_qbr_date"] = _window(q, "qbr_date", d, 730).groupby("account_id").qbr_date.max()
+
+    t = raw["support_tickets"]
+    opened = t.opened_at.dt.normalize()
+    resolved = t.resolved_at.dt.normalize()
+    t = t[(opened <= d) & (opened > d - pd.Timedelta(days=180))].assign(opened=opened, resolved=resolved)
+    s["escalations_90d"] = t[t.escalated & (t.opened > d - pd.Timedelta(days=90))].groupby("account_id").size()
+    s["open_tickets"] = t[t.resolved_at.isna() | (t.resolved > d)].groupby("account_id").size()
+    done = t[(t.resolved <= d) & (t.opened > d - pd.Timedelta(days=90))]
+    s["median_resolution_hours_90d"] = ((done.resolved_at - done.opened_at).dt.total_seconds() / 3600).groupby(done.account_id).median()
+
+    i = raw["invoices"]
+    i = i[(i.due_date <= d) & (i.due_date > d - pd.Timedelta(days=180))]
+    gi = i.groupby("account_id")
+    s["failed_payments_180d"] = gi.failed_payment.sum()
+    s["late_payments_180d"] = i[(i.paid_date <= d) & (i.days_late > 0)].groupby("account_id").size()
+    s["overdue_invoices"] = i[(i.paid_date.isna() | (i.paid_date > d)) & (i.due_date < d)].groupby("account_id").size()
+    has_invoice = s.index.isin(gi.size().index)
+
+    r = raw["survey_responses"]
+    nps = _window(r[r.survey_type == "NPS"], "response_date", d, 365).sort_values(["response_date", "response_id"])
+    s["latest_nps"] = nps.groupby("account_id").score.last()
+    full_t = raw["support_tickets"]
+    ft_res = full_t.resolved_at.dt.normalize()
+    csat = pd.concat([
+        _window(r[r.survey_type == "CSAT"], "response_date", d, 180)[["account_id", "score"]],
+        full_t[full_t.csat.notna() & (ft_res <= d) & (ft_res > d - pd.Timedelta(days=180))].rename(columns={"csat": "score"})[["account_id", "score"]],
+    ])
+    s["csat_180d"] = csat.groupby("account_id").score.mean()
+    ended = c[c.end_date < d].sort_values("end_date").groupby("account_id").tail(1).set_index("account_id")
+    s["last_renewal_outcome"] = ended.renewal_outcome
+    inc = raw["incidents"]
+    inc = inc[(inc.occurred_at.dt.normalize() <= d) & (inc.occurred_at.dt.normalize() > d - pd.Timedelta(days=180))]
+    critical = (inc.incident_type == "payroll_error") | (inc.severity == "critical")
+    s["critical_incidents_180d"] = inc[critical].groupby("account_id").size()
+    s["other_incidents_180d"] = inc[~critical].groupby("account_id").size()
+
+    for col in ["touches_30d", "touches_90d", "roles_90d", "escalations_90d", "open_tickets",
+                "critical_incidents_180d", "other_incidents_180d"]:
+        s[col] = s[col].fillna(0)
+    for col in ["late_payments_180d", "overdue_invoices"]:
+        s[col] = s[col].fillna(0).where(has_invoice)
+    tenure = (d - s.created_date).dt.days
+    days_since_qbr = (d - s.last_qbr_date).dt.days
+    out = pd.DataFrame(index=s.index)
+    out["tier"] = s.tier
+    trend_part = _clamp((s.usage_trend - 0.7) / 0.4, 0, 1).fillna(0.5)
+    out["usage"] = (100 * (0.6 * _clamp((s.seat_utilization - 0.3) / 0.6, 0, 1)
+                           + 0.2 * np.minimum(s.key_events_per_user_day.fillna(0) / 0.7, 1) + 0.2 * trend_part))
+    out["engagement"] = 100 * (0.4 * np.minimum(s.touches_30d / s.touches_per_month, 1)
+                               + 0.6 * np.minimum(s.touches_90d / (3 * s.touches_per_month), 1))
+    out["qbr"] = np.where(s.last_qbr_date.isna(), np.where(tenure < s.qbr_every_days, np.nan, 0.0),
+                          100 * _clamp((2 * s.qbr_every_days - days_since_qbr) / s.qbr_every_days, 0, 1))
+    res = _clamp(np.log2(s.median_resolution_hours_90d.fillna(8) / 8), 0, 3)
+    out["support"] = _clamp(100 - 15 * s.escalations_90d - 5 * s.open_tickets - 10 * res)
+    out["payment"] = _clamp(100 - 30 * s.failed_payments_180d - 8 * s.late_payments_180d - 25 * s.overdue_invoices)
+    nps_part = _clamp(100 * (s.latest_nps - 3) / 7)
+    csat_part = _clamp(100 * (s.csat_180d - 2) / 3)
+    out["sentiment"] = np.where(nps_part.notna() & csat_part.notna(), 0.6 * nps_part + 0.4 * csat_part,
+                                nps_part.fillna(csat_part))
+    out["relationship"] = 100 * np.minimum(s.roles_90d / 5, 1)
+    days_to_renewal = (s.end_date - d).dt.days
+    out["renewal"] = _clamp(40 + 60 * np.minimum(tenure, 365) / 365 - 30 * (s.last_renewal_outcome == "downgraded")
+                            - 10 * (days_to_renewal <= 90))
+    out["incidents"] = _clamp(100 - 40 * s.critical_incidents_180d - 10 * s.other_incidents_180d)
+    return out.round(2)
+
+
+def health_score_pandas(components: pd.DataFrame, config: HealthConfig) -> pd.Series:
+    weights = pd.DataFrame([config.weights[t] for t in components.tier], index=components.index)[list(COMPONENTS)]
+    values = components[list(COMPONENTS)].astype(float)
+    weights = weights.where(values.notna())
+    effective = weights.div(weights.sum(axis=1), axis=0) * 100
+    return (effective * values / 100).sum(axis=1).round(2)
