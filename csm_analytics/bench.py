@@ -93,6 +93,27 @@ def _materialize_child(data_dir: str, accounts: int) -> dict:
     return {"ok": ok, "seconds": seconds, "peak_rss": sampler.peak(), "steps": per_step}
 
 
+def _pandas_health_child(raw_dir: str) -> dict:
+    """The plain-pandas health score for the latest day (reading the tables included)."""
+    from csm_analytics.health.config import load_health_config
+    from csm_analytics.health.pandas_reference import health_components_pandas, health_score_pandas, read_raw
+    from csm_analytics.world.spec import DEFAULT_AS_OF
+
+    sampler = RssSampler()
+    sampler.start()
+    started = time.perf_counter()
+    raw = read_raw(Path(raw_dir))
+    read_seconds = time.perf_counter() - started
+    config = load_health_config()
+    scores = health_score_pandas(health_components_pandas(raw, DEFAULT_AS_OF, config), config)
+    seconds = time.perf_counter() - started
+    sampler.stop.set()
+    return {"seconds": seconds, "read_seconds": read_seconds, "peak_rss": sampler.peak(), "accounts": len(scores)}
+
+
+HEALTH_STEPS = ("core__account_health_components", "core__account_health_history", "core__account_health_score")
+
+
 def _run_child(kind: str, *args) -> dict:
     out = subprocess.run([sys.executable, "-m", "csm_analytics.bench", "--child", kind, *map(str, args)],
                          capture_output=True, text=True, check=True)
@@ -113,6 +134,7 @@ def run(sizes: list[int], repeat: int, materialize_max: int) -> str:
         "| accounts | rows written | wall time | peak RSS |", "|---:|---:|---:|---:|",
     ]
     materialized: dict[int, list[dict]] = {}
+    pandas_health: dict[int, list[dict]] = {}
     for n in sizes:
         runs = []
         for _ in range(repeat):
@@ -120,6 +142,8 @@ def run(sizes: list[int], repeat: int, materialize_max: int) -> str:
                 runs.append(_run_child("generate", n, Path(tmp) / "raw"))
                 if n <= materialize_max:
                     materialized.setdefault(n, []).append(_run_child("materialize", tmp, n))
+                if n == PANDAS_BASELINE_ACCOUNTS:
+                    pandas_health.setdefault(n, []).append(_run_child("pandas_health", Path(tmp) / "raw"))
         row = (f"| {n:,} | {runs[0]['rows']:,} | {statistics.median(r['seconds'] for r in runs):.1f} s "
                f"| {_mb(statistics.median(r['peak_rss'] for r in runs))} |")
         print(row, flush=True)
@@ -136,7 +160,36 @@ def run(sizes: list[int], repeat: int, materialize_max: int) -> str:
             rss = statistics.median(r["steps"][step]["peak_rss"] for r in runs)
             lines.append(f"| {step} | {secs:.2f} s | {_mb(rss)} |")
         print("\n".join(lines[-len(runs[0]['steps']) - 4:]), flush=True)
+    lines += _health_section(materialized, pandas_health)
     return "\n".join(lines) + "\n"
+
+
+PANDAS_BASELINE_ACCOUNTS = 100_000
+
+
+def _health_section(materialized: dict[int, list[dict]], pandas_health: dict[int, list[dict]]) -> list[str]:
+    """Health score for the latest day: DuckDB SQL at every size against plain pandas at 100,000 accounts."""
+    lines = ["", "## Health score for one day (components + score + latest-score asset)", "",
+             "| implementation | accounts | wall time | accounts / s | peak RSS |", "|---|---:|---:|---:|---:|"]
+    throughput = {}
+    for n, runs in sorted(materialized.items()):
+        secs = statistics.median(sum(r["steps"][s]["seconds"] for s in HEALTH_STEPS if s in r["steps"]) for r in runs)
+        rss = statistics.median(max(r["steps"][s]["peak_rss"] for s in HEALTH_STEPS if s in r["steps"]) for r in runs)
+        if n > FULL_HISTORY_MAX_ACCOUNTS:
+            throughput[n] = n / secs
+            lines.append(f"| DuckDB SQL (assets) | {n:,} | {secs:.1f} s | {n / secs:,.0f} | {_mb(rss)} |")
+    for n, runs in pandas_health.items():
+        secs = statistics.median(r["seconds"] for r in runs)
+        read = statistics.median(r["read_seconds"] for r in runs)
+        throughput[f"pandas {n}"] = n / secs
+        lines.append(f"| plain pandas (`health/pandas_reference.py`, {read:.1f} s of it reading Parquet) | {n:,} | "
+                     f"{secs:.1f} s | {n / secs:,.0f} | {_mb(statistics.median(r['peak_rss'] for r in runs))} |")
+    sql_sizes = [k for k in throughput if isinstance(k, int)]
+    if sql_sizes and pandas_health:
+        best = max(sql_sizes)
+        ratio = throughput[best] / throughput[f"pandas {PANDAS_BASELINE_ACCOUNTS}"]
+        lines += ["", f"Throughput ratio, DuckDB at {best:,} accounts over pandas at {PANDAS_BASELINE_ACCOUNTS:,}: **{ratio:.1f}x**."]
+    return lines
 
 
 def main(argv=None) -> int:
@@ -151,7 +204,12 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.child:
         kind, *rest = args.child
-        result = _generate_child(int(rest[0]), rest[1]) if kind == "generate" else _materialize_child(rest[0], int(rest[1]))
+        if kind == "generate":
+            result = _generate_child(int(rest[0]), rest[1])
+        elif kind == "pandas_health":
+            result = _pandas_health_child(rest[0])
+        else:
+            result = _materialize_child(rest[0], int(rest[1]))
         print(json.dumps(result))
         return 0
     report = run(args.sizes, args.repeat, args.materialize_max)

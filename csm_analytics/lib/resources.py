@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from dagster import ConfigurableResource
@@ -21,9 +22,14 @@ class RawDataResource(ConfigurableResource):
         return Path(self.raw_dir)
 
 
+def duckdb_settings() -> dict:
+    """Keep DuckDB inside a memory budget (it spills to disk beyond it); CSM_DUCKDB_MEMORY_LIMIT overrides."""
+    return {"memory_limit": os.environ.get("CSM_DUCKDB_MEMORY_LIMIT", "3GB"), "preserve_insertion_order": False}
+
+
 def default_resources() -> dict:
     """The embedded default: the DuckDB file and raw folder under data/ (overridable by env vars)."""
     return {
-        "duckdb": DuckDBResource(database=str(paths.warehouse_path())),
+        "duckdb": DuckDBResource(database=str(paths.warehouse_path()), connection_config=duckdb_settings()),
         "raw_data": RawDataResource(raw_dir=str(paths.raw_dir())),
     }

@@ -148,7 +148,7 @@ def check_columns(path: Path, actual: dict[str, str], columns: list[SqlColumn]) 
             )
 
 
-def _row_reasons(columns: list[SqlColumn], keys: tuple[str, ...], parents: dict[str, str]) -> str:
+def _row_reasons(columns: list[SqlColumn], parents: dict[str, str]) -> str:
     parts = []
     for col in columns:
         raw = f'"{col.name}"'
@@ -164,39 +164,55 @@ def _row_reasons(columns: list[SqlColumn], keys: tuple[str, ...], parents: dict[
         parent_key = CANONICAL_TABLES[parent][1][0]
         parts.append(f'CASE WHEN "{col}" IS NOT NULL AND "{col}" NOT IN (SELECT {parent_key} FROM raw.{parent}) '
                      f"THEN '{col}: unknown {col} (not in raw.{parent})' END")
-    key_list = ", ".join(f'"{k}"' for k in keys)
-    parts.append(f"CASE WHEN row_number() OVER (PARTITION BY {key_list} ORDER BY _row_number) > 1 "
-                 f"THEN 'duplicate key ({', '.join(keys)})' END")
     return "list_filter([" + ",\n  ".join(parts) + "], lambda x: x IS NOT NULL)"
 
 
+def _checked_view(path: Path, columns: list[SqlColumn], keys: tuple[str, ...], parents: dict[str, str]) -> str:
+    """Every row of the file with its list of reasons (empty when valid).
+
+    Duplicate keys are found with a hash aggregate (cheap, spills to disk) rather than a
+    window over all rows; the first occurrence of a key is kept, later ones are rejected.
+    """
+    key_list = ", ".join(f'"{k}" AS "_key_{k}"' for k in keys)
+    names = ", ".join(f'src."{c.name}"' for c in columns)
+    join = " AND ".join(f'dups."_key_{k}" IS NOT DISTINCT FROM src."{k}"' for k in keys)
+    return f"""
+        WITH src AS (SELECT * FROM {_reader(path)}),
+        dups AS (SELECT {key_list}, min(_row_number) AS first_row FROM src GROUP BY ALL HAVING count(*) > 1)
+        SELECT src._row_number, {names},
+               list_concat({_row_reasons(columns, parents)},
+                           CASE WHEN dups.first_row IS NOT NULL AND src._row_number <> dups.first_row
+                                THEN ['duplicate key ({', '.join(keys)})'] ELSE [] END) AS _reasons
+        FROM src LEFT JOIN dups ON {join}"""
+
+
 def load_table(con: duckdb.DuckDBPyConnection, table: str, raw_dir: Path, loaded_at: dt.datetime) -> LoadResult:
-    """Load `raw_dir/<table>.(parquet|csv)` into raw.<table>, quarantining bad rows. Idempotent."""
+    """Load `raw_dir/<table>.(parquet|csv)` into raw.<table>, quarantining bad rows. Idempotent.
+
+    Two streaming passes over the file (valid rows, then rejected rows), so memory
+    does not grow with the file.
+    """
     model, keys, parents = CANONICAL_TABLES[table]
     path = find_source_file(raw_dir, table)
     columns = sql_columns(model)
     actual = describe_source(con, path)
     check_columns(path, actual, columns)
     names = ", ".join(f'"{c.name}"' for c in columns)
+    typed = ", ".join(f'TRY_CAST("{c.name}" AS {c.sql_type}) AS "{c.name}"' for c in columns)
+    checked = _checked_view(path, columns, keys, parents)
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
     con.execute(REJECTED_DDL)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _checked AS SELECT _row_number, {names}, "
-        f"{_row_reasons(columns, keys, parents)} AS _reasons FROM {_reader(path)}"
-    )
-    typed = ", ".join(f'TRY_CAST("{c.name}" AS {c.sql_type}) AS "{c.name}"' for c in columns)
-    con.execute(f"CREATE OR REPLACE TABLE raw.{table} AS SELECT {typed} FROM _checked WHERE len(_reasons) = 0 ORDER BY _row_number")
+    con.execute(f"CREATE OR REPLACE TABLE raw.{table} AS SELECT {typed} FROM ({checked}) WHERE len(_reasons) = 0")
     con.execute(f"DELETE FROM {REJECTED_TABLE} WHERE table_name = ?", [table])
     con.execute(
         f"INSERT INTO {REJECTED_TABLE} SELECT ?, to_json(struct_pack({names})), _reasons, ?, _row_number, ? "
-        f"FROM _checked WHERE len(_reasons) > 0 ORDER BY _row_number",
+        f"FROM ({checked}) WHERE len(_reasons) > 0",
         [table, str(path), loaded_at],
     )
-    read, rejected = con.execute("SELECT count(*), count(*) FILTER (len(_reasons) > 0) FROM _checked").fetchall()[0]
+    loaded = con.execute(f"SELECT count(*) FROM raw.{table}").fetchall()[0][0]
+    rejected = con.execute(f"SELECT count(*) FROM {REJECTED_TABLE} WHERE table_name = ?", [table]).fetchall()[0][0]
     reasons = con.execute(
-        "SELECT reason, count(*) AS n FROM (SELECT unnest(_reasons) AS reason FROM _checked) "
-        "GROUP BY reason ORDER BY n DESC, reason LIMIT 10"
-    ).fetchall()
-    con.execute("DROP TABLE _checked")
+        f"SELECT reason, count(*) AS n FROM (SELECT unnest(reasons) AS reason FROM {REJECTED_TABLE} WHERE table_name = ?) "
+        "GROUP BY reason ORDER BY n DESC, reason LIMIT 10", [table]).fetchall()
     ignored = sorted(set(actual) - {c.name for c in columns})
-    return LoadResult(table, str(path), read, read - rejected, rejected, [(r, n) for r, n in reasons], ignored)
+    return LoadResult(table, str(path), loaded + rejected, loaded, rejected, [(r, n) for r, n in reasons], ignored)
