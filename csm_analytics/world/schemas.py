@@ -47,7 +47,7 @@ def _date(**kwargs) -> pa.Field:
 class Csms(pa.DataFrameModel):
     csm_id: Series[str] = pa.Field(unique=True)
     name: Series[str]
-    capacity: Series[int] = pa.Field(gt=0, le=100_000)
+    capacity: Series[int] = pa.Field(gt=0)
     start_date: Series[pa.DateTime] = _date()
     manager: Series[str]
     slack_user_id: Series[str] = pa.Field(str_matches=r"^U[A-Z0-9]+$")
