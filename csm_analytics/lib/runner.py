@@ -40,5 +40,8 @@ def materialize_everything(instance: DagsterInstance | None = None, verbose: boo
             print(f"  FAILED blocking check {e.asset_check_key.asset_key.to_user_string()}:{e.check_name}")
         for event in result.all_events:
             if event.is_step_failure:
-                print(f"  FAILED {event.step_key}: {event.step_failure_data.error.message.strip()}")
+                error = event.step_failure_data.error
+                while error.cause is not None:  # the user's exception, not Dagster's wrapper
+                    error = error.cause
+                print(f"  FAILED {event.step_key}: {error.message.strip()}")
     return result.success and not failed_checks

@@ -20,21 +20,25 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
     return [r[0] for r in rows] or None
 
 
-def replace_table(con: duckdb.DuckDBPyConnection, table: str, select_sql: str) -> int:
-    """Create or replace `table` from a SELECT; returns its row count."""
+def replace_table(con: duckdb.DuckDBPyConnection, table: str, select_sql: str, frame=None) -> int:
+    """Create or replace `table` from a SELECT (which may read a pandas `frame` as `frame`); returns its row count."""
+    if frame is not None:
+        con.register("frame", frame)
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
     con.execute(f"CREATE OR REPLACE TABLE {table} AS {select_sql}")
     return con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
 
 
 def replace_date_range(con: duckdb.DuckDBPyConnection, table: str, date_column: str,
-                       start: dt.date, end: dt.date, select_sql: str) -> int:
+                       start: dt.date, end: dt.date, select_sql: str, frame=None) -> int:
     """Replace the rows of [start, end] in `table` with the SELECT's rows, in one transaction.
 
     Re-running a range replaces it (idempotent). If the SELECT's columns differ
     from the table's (a new component, say), the table is rebuilt from this range.
-    Returns the number of rows written.
+    Returns the number of rows written. The SELECT may read a pandas `frame` as `frame`.
     """
+    if frame is not None:
+        con.register("frame", frame)
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _range_rows AS {select_sql}")
     new_columns = [r[0] for r in con.execute("DESCRIBE _range_rows").fetchall()]

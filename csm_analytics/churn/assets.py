@@ -1,0 +1,193 @@
+"""Dagster wiring of the churn domain: model, predictions, daily snapshots (replayed), forecast accuracy."""
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+from dagster import (
+    AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey, AssetSelection,
+    BackfillPolicy, ConfigurableResource, MaterializeResult, MetadataValue, asset, build_schedule_from_partitioned_job,
+    define_asset_job,
+)
+from dagster_duckdb import DuckDBResource
+
+from csm_analytics.churn import model as churn_model
+from csm_analytics.churn.backtest import as_model_frame, forecast_accuracy_sql, replay
+from csm_analytics.churn.config import ChurnConfig, load_churn_config
+from csm_analytics.churn.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES, features_sql, labelled_sql
+from csm_analytics.health.assets import HISTORY_PARTITIONS, RAW_INPUTS, HealthConfigResource
+from csm_analytics.lib import paths
+from csm_analytics.lib.metadata import preview, table_md
+from csm_analytics.lib.warehouse import replace_date_range, replace_table
+
+MODEL_KEY = AssetKey(["ml", "churn_model"])
+PREDICTIONS_KEY = AssetKey(["ml", "churn_predictions"])
+SNAPSHOTS_KEY = AssetKey(["ml", "churn_snapshots"])
+ACCURACY_KEY = AssetKey(["marts", "renewal_forecast_accuracy"])
+RAW_DEPS = [AssetKey(["raw", t]) for t in RAW_INPUTS]
+
+
+class ChurnSettingsResource(ConfigurableResource):
+    """Churn config file (default: the shipped churn_config.toml) and where model files are kept."""
+
+    config_path: str = ""
+    model_dir: str = ""
+
+    def load(self) -> ChurnConfig:
+        return load_churn_config(self.config_path or None)
+
+    @property
+    def models(self) -> Path:
+        return Path(self.model_dir) if self.model_dir else paths.data_dir() / "models"
+
+
+def history_bounds() -> tuple[dt.date, dt.date]:
+    keys = HISTORY_PARTITIONS.get_partition_keys()
+    return dt.date.fromisoformat(keys[0]), dt.date.fromisoformat(keys[-1])
+
+
+def _training_frame(con, health, config: ChurnConfig) -> pd.DataFrame:
+    first, last = history_bounds()
+    sql = labelled_sql(features_sql(first + dt.timedelta(days=1), last, health, config.training_every_days),
+                       config.horizon_days)
+    return as_model_frame(con.execute(sql).df())
+
+
+@asset(key=MODEL_KEY, group_name="churn", kinds={"sklearn", "duckdb"}, deps=RAW_DEPS,
+       description="Champion churn model (calibrated), chosen on a time-based validation window; saved and versioned.")
+def churn_model_asset(duckdb: DuckDBResource, health_config: HealthConfigResource,
+                      churn_settings: ChurnSettingsResource) -> MaterializeResult:
+    config = churn_settings.load()
+    with duckdb.get_connection() as con:
+        frame = _training_frame(con, health_config.load(), config)
+    _, last = history_bounds()
+    validation_start = last - dt.timedelta(days=config.validation_days)
+    champion, results, predictions, valid = churn_model.select_champion(
+        frame, NUMERIC_FEATURES, CATEGORICAL_FEATURES, validation_start)
+    y_valid = valid.churned.to_numpy()
+    validation_model = churn_model.fit(champion, churn_model.time_split(frame, validation_start)[0],
+                                       NUMERIC_FEATURES, CATEGORICAL_FEATURES)
+    important = churn_model.top_features(validation_model, valid.reset_index(drop=True), y_valid,
+                                         NUMERIC_FEATURES + CATEGORICAL_FEATURES)
+    known = frame[frame.label_known]
+    production = churn_model.fit(champion, known, NUMERIC_FEATURES, CATEGORICAL_FEATURES)
+    train = churn_model.time_split(frame, validation_start)[0]
+    card = churn_model.ModelCard(
+        version=churn_model.version_of(known, champion), champion=champion,
+        trained_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        train_window=(str(train.snapshot_date.min().date()), str(train.label_resolved_on.max().date())),
+        validation_window=(str(validation_start), str(last)), validation=results,
+        calibration=churn_model.calibration_table(y_valid, predictions[champion]), top_features=important,
+        features=NUMERIC_FEATURES + CATEGORICAL_FEATURES, horizon_days=config.horizon_days)
+    path = churn_model.save(production, card, churn_settings.models)
+    with duckdb.get_connection() as con:
+        con.execute("CREATE SCHEMA IF NOT EXISTS ml")
+        con.execute("CREATE TABLE IF NOT EXISTS ml.churn_model_versions (version VARCHAR, champion VARCHAR, "
+                    "path VARCHAR, trained_at VARCHAR, validation_roc_auc DOUBLE, validation_brier DOUBLE)")
+        con.execute("INSERT INTO ml.churn_model_versions VALUES (?, ?, ?, ?, ?, ?)",
+                    [card.version, champion, str(path), card.trained_at, results[champion]["roc_auc"],
+                     results[champion]["brier"]])
+    rows = [(n, round(r["roc_auc"], 4), round(r["pr_auc"], 4), round(r["brier"], 4), r["rows"], r["positives"])
+            for n, r in results.items()]
+    return MaterializeResult(metadata={
+        "version": card.version, "champion": champion, "model_file": MetadataValue.path(str(path)),
+        "champion_vs_challenger": table_md(rows, ["candidate", "ROC AUC", "PR AUC", "Brier", "rows", "positives"]),
+        "calibration_by_decile": table_md(card.calibration, ["decile", "rows", "mean predicted", "observed"]),
+        "top_features": table_md(important, ["feature", "ROC AUC drop when permuted"]),
+        "train_window": f"{card.train_window[0]} .. labels resolved by {card.train_window[1]}",
+        "validation_window": f"{card.validation_window[0]} .. {card.validation_window[1]}",
+        "horizon_days": config.horizon_days, "training_rows": len(known),
+    })
+
+
+def _latest_model(con, churn_settings: ChurnSettingsResource):
+    rows = con.execute("SELECT path FROM ml.churn_model_versions ORDER BY trained_at DESC, version DESC LIMIT 1").fetchall()
+    if not rows:
+        raise RuntimeError("no churn model has been trained: materialize ml/churn_model first")
+    return churn_model.load(Path(rows[0][0]))
+
+
+@asset(key=PREDICTIONS_KEY, group_name="churn", kinds={"sklearn", "duckdb"}, deps=[MODEL_KEY, *RAW_DEPS],
+       description="Churn probability, risk level, revenue at risk and top drivers for every active account, today.")
+def churn_predictions(duckdb: DuckDBResource, health_config: HealthConfigResource,
+                      churn_settings: ChurnSettingsResource) -> MaterializeResult:
+    config = churn_settings.load()
+    _, last = history_bounds()
+    with duckdb.get_connection() as con:
+        model, card = _latest_model(con, churn_settings)
+        frame = as_model_frame(con.execute(features_sql(last, last, health_config.load())).df())
+    p = model.predict_proba(frame[NUMERIC_FEATURES + CATEGORICAL_FEATURES])[:, 1]
+    reference = frame[NUMERIC_FEATURES].median()
+    out = pd.DataFrame({
+        "account_id": frame.account_id, "as_of_date": frame.snapshot_date.dt.date, "churn_probability": p.round(4),
+        "risk_level": churn_model.risk_level(p, config.high, config.medium), "arr": frame.arr,
+        "revenue_at_risk": (frame.arr * p).round(2),
+        "top_drivers": churn_model.drivers(model, frame, NUMERIC_FEATURES, CATEGORICAL_FEATURES, reference),
+        "days_to_renewal": frame.days_to_renewal, "model_version": card.version,
+    }).sort_values("revenue_at_risk", ascending=False)
+    with duckdb.get_connection() as con:
+        rows = replace_table(con, "ml.churn_predictions", "SELECT * FROM frame", frame=out)
+        levels = con.execute("SELECT risk_level, count(*), round(sum(revenue_at_risk)) FROM ml.churn_predictions "
+                             "GROUP BY 1 ORDER BY 3 DESC").fetchall()
+        top = preview(con, "SELECT account_id, churn_probability, risk_level, revenue_at_risk, top_drivers, days_to_renewal "
+                           "FROM ml.churn_predictions ORDER BY revenue_at_risk DESC", 10)
+    return MaterializeResult(metadata={"dagster/row_count": rows, "model_version": card.version,
+                                       "risk_levels": table_md(levels, ["risk level", "accounts", "revenue at risk"]),
+                                       "total_revenue_at_risk": float(out.revenue_at_risk.sum()), "top_10": top})
+
+
+@asset(key=SNAPSHOTS_KEY, group_name="churn", kinds={"sklearn", "duckdb"}, partitions_def=HISTORY_PARTITIONS,
+       backfill_policy=BackfillPolicy.single_run(), deps=[MODEL_KEY, *RAW_DEPS],
+       description="Each day's churn probability for every active account, replayed without leakage "
+                   "(monthly retraining on an expanding window).")
+def churn_snapshots(context: AssetExecutionContext, duckdb: DuckDBResource, health_config: HealthConfigResource,
+                    churn_settings: ChurnSettingsResource) -> MaterializeResult:
+    config, health = churn_settings.load(), health_config.load()
+    keys = context.partition_key_range
+    start, end = dt.date.fromisoformat(keys.start), dt.date.fromisoformat(keys.end)
+    with duckdb.get_connection() as con:
+        _, card = _latest_model(con, churn_settings)
+        training = _training_frame(con, health, config)
+        daily = as_model_frame(con.execute(features_sql(start, end, health)).df())
+    scored, notes = replay(training, daily, card.champion, config)
+    with duckdb.get_connection() as con:
+        rows = replace_date_range(con, "ml.churn_snapshots", "snapshot_date", start, end, "SELECT * FROM frame",
+                                  frame=scored)
+    return MaterializeResult(metadata={"dagster/row_count": rows, "range": f"{start} .. {end}",
+                                       "model_family": card.champion,
+                                       "months_skipped": MetadataValue.md("\n".join(f"- {n}" for n in notes) or "none")})
+
+
+@asset(key=ACCURACY_KEY, group_name="churn", kinds={"duckdb"}, deps=[SNAPSHOTS_KEY],
+       description="Renewal forecast backtest per quarter cohort: early-warning rate and predicted vs actual churn.",
+       check_specs=[AssetCheckSpec("early_warning_rate_meets_target", asset=ACCURACY_KEY),
+                    AssetCheckSpec("variance_within_target", asset=ACCURACY_KEY)])
+def renewal_forecast_accuracy(duckdb: DuckDBResource, churn_settings: ChurnSettingsResource) -> MaterializeResult:
+    config = churn_settings.load()
+    with duckdb.get_connection() as con:
+        rows = replace_table(con, "marts.renewal_forecast_accuracy", forecast_accuracy_sql(config))
+        totals = con.execute(
+            "SELECT sum(contracts), sum(actually_churned), sum(flagged_churners), sum(predicted_churn) "
+            "FROM marts.renewal_forecast_accuracy").fetchall()[0]
+        table = preview(con, "SELECT * FROM marts.renewal_forecast_accuracy", 40)
+    contracts, churned, flagged, predicted = (v or 0 for v in totals)
+    rate = flagged / churned if churned else None
+    variance = 100.0 * (predicted - churned) / contracts if contracts else None
+    return MaterializeResult(
+        metadata={"dagster/row_count": rows, "cohorts": table,
+                  "early_warning_rate": f"{rate:.1%} (target >= {config.target_rate:.0%})" if rate is not None else "n/a",
+                  "variance_pp": f"{variance:+.2f} pp (target within +/-{config.max_variance_pp:g})" if variance is not None else "n/a"},
+        check_results=[
+            AssetCheckResult(check_name="early_warning_rate_meets_target", severity=AssetCheckSeverity.WARN,
+                             passed=rate is not None and rate >= config.target_rate, metadata={"rate": rate or 0.0}),
+            AssetCheckResult(check_name="variance_within_target", severity=AssetCheckSeverity.WARN,
+                             passed=variance is not None and abs(variance) <= config.max_variance_pp,
+                             metadata={"variance_pp": variance or 0.0}),
+        ])
+
+
+churn_assets = [churn_model_asset, churn_predictions, churn_snapshots, renewal_forecast_accuracy]
+nightly_churn_job = define_asset_job(
+    "nightly_churn_snapshot", selection=AssetSelection.assets(SNAPSHOTS_KEY, ACCURACY_KEY, PREDICTIONS_KEY),
+    partitions_def=HISTORY_PARTITIONS, description="Snapshot today's churn risk and refresh the backtest.")
+nightly_churn_schedule = build_schedule_from_partitioned_job(nightly_churn_job, hour_of_day=2, minute_of_hour=0)

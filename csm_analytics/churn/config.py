@@ -1,0 +1,52 @@
+"""Load and validate the churn settings (horizon, risk levels, early-warning threshold)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_CONFIG = Path(__file__).with_name("churn_config.toml")
+
+
+class ChurnConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class ChurnConfig:
+    horizon_days: int
+    training_every_days: int
+    validation_days: int
+    min_training_churned_contracts: int
+    high: float
+    medium: float
+    flag_threshold: float
+    lead_days: int
+    target_rate: float
+    max_variance_pp: float
+
+
+def load_churn_config(path: str | Path | None = None) -> ChurnConfig:
+    path = Path(path or os.environ.get("CSM_CHURN_CONFIG", DEFAULT_CONFIG))
+    try:
+        raw = tomllib.loads(path.read_text())
+        config = ChurnConfig(
+            horizon_days=int(raw["horizon_days"]), training_every_days=int(raw["training_every_days"]),
+            validation_days=int(raw["validation_days"]),
+            min_training_churned_contracts=int(raw["min_training_churned_contracts"]),
+            high=float(raw["risk_levels"]["high"]), medium=float(raw["risk_levels"]["medium"]),
+            flag_threshold=float(raw["early_warning"]["threshold"]), lead_days=int(raw["early_warning"]["lead_days"]),
+            target_rate=float(raw["early_warning"]["target_rate"]),
+            max_variance_pp=float(raw["early_warning"]["max_variance_pp"]),
+        )
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ChurnConfigError(f"{path}: cannot read the churn config ({exc})") from exc
+    except KeyError as exc:
+        raise ChurnConfigError(f"{path}: missing setting {exc}; see the shipped churn_config.toml") from exc
+    if not 0 < config.medium < config.high < 1:
+        raise ChurnConfigError(f"{path}: [risk_levels] needs 0 < medium < high < 1")
+    if config.lead_days >= config.horizon_days:
+        raise ChurnConfigError(f"{path}: early_warning.lead_days must be below horizon_days")
+    return config

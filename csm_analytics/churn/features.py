@@ -1,0 +1,70 @@
+"""Point-in-time churn features and renewal labels, in DuckDB SQL.
+
+Features of a snapshot on day D use only data strictly before D: they are the
+health components computed as of D - 1 (which read data up to and including
+D - 1), plus contract facts known at contract start. Changing or adding any row
+dated D or later cannot change them (tested in test_churn/test_features.py).
+
+Labels: `churned` = the contract in force on D ends within the horizon and its
+renewal outcome is churned; `downgraded` likewise. A label is *known* once the
+contract has ended, or when the end lies beyond the horizon.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from csm_analytics.health.components import components_sql
+from csm_analytics.health.config import COMPONENTS, HealthConfig
+
+HORIZON_DAYS = 180
+NUMERIC_FEATURES = [
+    *COMPONENTS,
+    "seat_utilization", "key_events_per_user_day", "usage_trend", "touches_30d", "touches_90d", "roles_90d",
+    "days_since_qbr", "escalations_90d", "open_tickets", "median_resolution_hours_90d", "failed_payments_180d",
+    "late_payments_180d", "overdue_invoices", "latest_nps", "csat_180d", "tenure_days", "critical_incidents_180d",
+    "other_incidents_180d", "days_to_renewal", "arr", "term_months", "previously_downgraded",
+]
+CATEGORICAL_FEATURES = ["tier", "segment", "product"]
+FEATURES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
+
+
+def features_sql(start: dt.date, end: dt.date, config: HealthConfig, every_days: int = 1) -> str:
+    """One row per account with a contract in force on snapshot day D, for D in [start, end] every `every_days`."""
+    day_before = components_sql(start - dt.timedelta(days=1), end - dt.timedelta(days=1), config)
+    component_cols = ", ".join(f"h.{c}" for c in NUMERIC_FEATURES[:-4])
+    return f"""
+WITH components AS ({day_before}),
+snapshots AS (
+    SELECT c.account_id, CAST(c.as_of_date + INTERVAL 1 DAY AS DATE) AS snapshot_date
+    FROM components c
+    WHERE date_diff('day', DATE '{start}', CAST(c.as_of_date + INTERVAL 1 DAY AS DATE)) % {every_days} = 0
+),
+contract_on_day AS (
+    SELECT s.account_id, s.snapshot_date, k.contract_id, k.end_date, k.arr, k.term_months, k.renewal_outcome
+    FROM snapshots s JOIN raw.contracts k
+      ON k.account_id = s.account_id AND s.snapshot_date BETWEEN k.start_date AND k.end_date
+    QUALIFY row_number() OVER (PARTITION BY s.account_id, s.snapshot_date ORDER BY k.start_date DESC) = 1
+)
+SELECT k.account_id, k.snapshot_date, k.contract_id, k.end_date AS contract_end_date,
+       {component_cols},
+       date_diff('day', k.snapshot_date, k.end_date) AS days_to_renewal,
+       k.arr, k.term_months, (coalesce(h.last_renewal_outcome, '') = 'downgraded')::INT AS previously_downgraded,
+       a.tier, a.segment, a.product
+FROM contract_on_day k
+JOIN components h ON h.account_id = k.account_id AND h.as_of_date = k.snapshot_date - 1
+JOIN raw.accounts a ON a.account_id = k.account_id
+"""
+
+
+def labelled_sql(features: str, horizon_days: int = HORIZON_DAYS) -> str:
+    """Add renewal labels to a features SELECT. Labels read the outcome, so they are for training only."""
+    return f"""
+SELECT f.*,
+       (date_diff('day', f.snapshot_date, f.contract_end_date) <= {horizon_days} AND k.renewal_outcome = 'churned')::INT AS churned,
+       (date_diff('day', f.snapshot_date, f.contract_end_date) <= {horizon_days} AND k.renewal_outcome = 'downgraded')::INT AS downgraded,
+       (k.renewal_outcome IS NOT NULL OR date_diff('day', f.snapshot_date, f.contract_end_date) > {horizon_days}) AS label_known,
+       CASE WHEN date_diff('day', f.snapshot_date, f.contract_end_date) <= {horizon_days} THEN f.contract_end_date
+            ELSE CAST(f.snapshot_date + INTERVAL {horizon_days} DAY AS DATE) END AS label_resolved_on
+FROM ({features}) f JOIN raw.contracts k USING (contract_id)
+"""
