@@ -6,7 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from csm_analytics.health.assets import health_assets
+from csm_analytics.sources.assets import source_assets
 from csm_analytics.world.generator import generate_world
+from csm_analytics_tests.fixtures import run_health
 from csm_analytics.world.spec import WorldSpec
 
 
@@ -29,3 +32,12 @@ def large_world(tmp_path_factory) -> Path:
 @pytest.fixture
 def warehouse(tmp_path) -> Path:
     return tmp_path / "warehouse.duckdb"
+
+
+@pytest.fixture(scope="session")
+def scored(default_world, tmp_path_factory):
+    """(materialize result, warehouse path) after sources and the full health history on the default world."""
+    warehouse = tmp_path_factory.mktemp("health") / "warehouse.duckdb"
+    result = run_health(default_world, warehouse, [*source_assets, *health_assets])
+    assert result.success
+    return result, warehouse

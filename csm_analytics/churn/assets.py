@@ -14,7 +14,9 @@ from dagster_duckdb import DuckDBResource
 from csm_analytics.churn import model as churn_model
 from csm_analytics.churn.backtest import as_model_frame, forecast_accuracy_sql, replay
 from csm_analytics.churn.config import ChurnConfig, load_churn_config
-from csm_analytics.churn.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES, features_sql, labelled_sql
+from csm_analytics.churn.features import (
+    CATEGORICAL_FEATURES, NOT_DRIVERS, NUMERIC_FEATURES, features_sql, labelled_sql,
+)
 from csm_analytics.health.assets import HISTORY_PARTITIONS, RAW_INPUTS, HealthConfigResource
 from csm_analytics.lib import paths
 from csm_analytics.lib.metadata import preview, table_md
@@ -62,22 +64,19 @@ def churn_model_asset(duckdb: DuckDBResource, health_config: HealthConfigResourc
         frame = _training_frame(con, health_config.load(), config)
     _, last = history_bounds()
     validation_start = last - dt.timedelta(days=config.validation_days)
-    champion, results, predictions, valid = churn_model.select_champion(
-        frame, NUMERIC_FEATURES, CATEGORICAL_FEATURES, validation_start)
+    selection = churn_model.select_champion(frame, NUMERIC_FEATURES, CATEGORICAL_FEATURES, validation_start)
+    champion, results, valid = selection.champion, selection.results, selection.valid
     y_valid = valid.churned.to_numpy()
-    validation_model = churn_model.fit(champion, churn_model.time_split(frame, validation_start)[0],
-                                       NUMERIC_FEATURES, CATEGORICAL_FEATURES)
-    important = churn_model.top_features(validation_model, valid.reset_index(drop=True), y_valid,
+    important = churn_model.top_features(selection.models[champion], valid.reset_index(drop=True), y_valid,
                                          NUMERIC_FEATURES + CATEGORICAL_FEATURES)
     known = frame[frame.label_known]
     production = churn_model.fit(champion, known, NUMERIC_FEATURES, CATEGORICAL_FEATURES)
-    train = churn_model.time_split(frame, validation_start)[0]
     card = churn_model.ModelCard(
         version=churn_model.version_of(known, champion), champion=champion,
         trained_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        train_window=(str(train.snapshot_date.min().date()), str(train.label_resolved_on.max().date())),
+        train_window=(str(selection.train.snapshot_date.min().date()), str(selection.train.label_resolved_on.max().date())),
         validation_window=(str(validation_start), str(last)), validation=results,
-        calibration=churn_model.calibration_table(y_valid, predictions[champion]), top_features=important,
+        calibration=churn_model.calibration_table(y_valid, selection.predictions[champion]), top_features=important,
         features=NUMERIC_FEATURES + CATEGORICAL_FEATURES, horizon_days=config.horizon_days)
     path = churn_model.save(production, card, churn_settings.models)
     with duckdb.get_connection() as con:
@@ -122,7 +121,8 @@ def churn_predictions(duckdb: DuckDBResource, health_config: HealthConfigResourc
         "account_id": frame.account_id, "as_of_date": frame.snapshot_date.dt.date, "churn_probability": p.round(4),
         "risk_level": churn_model.risk_level(p, config.high, config.medium), "arr": frame.arr,
         "revenue_at_risk": (frame.arr * p).round(2),
-        "top_drivers": churn_model.drivers(model, frame, NUMERIC_FEATURES, CATEGORICAL_FEATURES, reference),
+        "top_drivers": churn_model.drivers(model, frame, NUMERIC_FEATURES, CATEGORICAL_FEATURES, reference,
+                                           exclude=NOT_DRIVERS),
         "days_to_renewal": frame.days_to_renewal, "model_version": card.version,
     }).sort_values("revenue_at_risk", ascending=False)
     with duckdb.get_connection() as con:

@@ -26,6 +26,9 @@ NUMERIC_FEATURES = [
     "other_incidents_180d", "days_to_renewal", "arr", "term_months", "previously_downgraded",
 ]
 CATEGORICAL_FEATURES = ["tier", "segment", "product"]
+# Timing and size facts: they shape the probability but are not something a CSM can act on,
+# so they are never named as a driver.
+NOT_DRIVERS = {"days_to_renewal", "tenure_days", "term_months", "arr"}
 FEATURES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
 
 
@@ -54,6 +57,7 @@ SELECT k.account_id, k.snapshot_date, k.contract_id, k.end_date AS contract_end_
 FROM contract_on_day k
 JOIN components h ON h.account_id = k.account_id AND h.as_of_date = k.snapshot_date - 1
 JOIN raw.accounts a ON a.account_id = k.account_id
+ORDER BY k.snapshot_date, k.account_id
 """
 
 
@@ -67,4 +71,5 @@ SELECT f.*,
        CASE WHEN date_diff('day', f.snapshot_date, f.contract_end_date) <= {horizon_days} THEN f.contract_end_date
             ELSE CAST(f.snapshot_date + INTERVAL {horizon_days} DAY AS DATE) END AS label_resolved_on
 FROM ({features}) f JOIN raw.contracts k USING (contract_id)
+ORDER BY f.snapshot_date, f.account_id
 """

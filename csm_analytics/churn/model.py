@@ -42,9 +42,9 @@ def build_candidates(numeric: list[str], categorical: list[str]) -> dict[str, Ca
         "logistic_regression": CalibratedClassifierCV(
             pipeline(LogisticRegression(C=0.5, max_iter=2000)), method="sigmoid", cv=3),
         "hist_gradient_boosting": CalibratedClassifierCV(
-            pipeline(HistGradientBoostingClassifier(max_iter=150, learning_rate=0.05, max_leaf_nodes=15,
+            pipeline(HistGradientBoostingClassifier(max_iter=80, learning_rate=0.1, max_leaf_nodes=15,
                                                     l2_regularization=1.0, random_state=RANDOM_STATE)),
-            method="isotonic", cv=3),
+            method="sigmoid", cv=3),
     }
 
 
@@ -69,11 +69,11 @@ def top_features(model, frame: pd.DataFrame, y: np.ndarray, features: list[str],
     """Permutation importance (drop in ROC AUC) on a sample of the validation rows."""
     from sklearn.inspection import permutation_importance
 
-    sample = frame.sample(min(len(frame), 3000), random_state=RANDOM_STATE)
+    sample = frame.sample(min(len(frame), 2000), random_state=RANDOM_STATE)
     ys = y[frame.index.get_indexer(sample.index)]
     if not 0 < ys.sum() < len(ys):
         return []
-    result = permutation_importance(model, sample[features], ys, scoring="roc_auc", n_repeats=3,
+    result = permutation_importance(model, sample[features], ys, scoring="roc_auc", n_repeats=2,
                                     random_state=RANDOM_STATE)
     ranked = sorted(zip(features, result.importances_mean), key=lambda x: -x[1])[:n]
     return [(name, round(float(v), 4)) for name, v in ranked]
@@ -104,19 +104,28 @@ def time_split(frame: pd.DataFrame, validation_start: dt.date):
     return train, valid
 
 
+@dataclass
+class Selection:
+    champion: str
+    results: dict[str, dict]  # candidate -> validation scores
+    predictions: dict[str, np.ndarray]  # candidate -> validation probabilities
+    models: dict  # candidate -> model fitted on the training window
+    train: pd.DataFrame
+    valid: pd.DataFrame
+
+
 def select_champion(frame: pd.DataFrame, numeric: list[str], categorical: list[str], validation_start: dt.date,
-                    label: str = "churned") -> tuple[str, dict[str, dict], dict[str, np.ndarray], pd.DataFrame]:
+                    label: str = "churned") -> Selection:
     """Fit every candidate on the training window; the champion has the lowest validation Brier score."""
     train, valid = time_split(frame, validation_start)
     features = numeric + categorical
-    results, predictions = {}, {}
+    results, predictions, models = {}, {}, {}
     for name, model in build_candidates(numeric, categorical).items():
         model.fit(train[features], train[label])
         p = model.predict_proba(valid[features])[:, 1]
-        results[name] = scores(valid[label].to_numpy(), p)
-        predictions[name] = p
+        results[name], predictions[name], models[name] = scores(valid[label].to_numpy(), p), p, model
     champion = min(results, key=lambda n: (results[n]["brier"], -results[n]["roc_auc"]))
-    return champion, results, predictions, valid
+    return Selection(champion, results, predictions, models, train, valid)
 
 
 def fit(candidate: str, frame: pd.DataFrame, numeric: list[str], categorical: list[str], label: str = "churned"):
@@ -148,7 +157,7 @@ def risk_level(p: np.ndarray, high: float, medium: float) -> np.ndarray:
 
 
 def drivers(model, frame: pd.DataFrame, numeric: list[str], categorical: list[str], reference: pd.Series,
-            n: int = 3) -> list[str]:
+            n: int = 3, exclude: set[str] = frozenset()) -> list[str]:
     """Per row, the features whose value raises the probability most relative to the population median.
 
     For each numeric feature, the row's value is replaced by the reference (median) and the drop in
@@ -158,6 +167,8 @@ def drivers(model, frame: pd.DataFrame, numeric: list[str], categorical: list[st
     base = model.predict_proba(frame[features])[:, 1]
     contributions = np.zeros((len(frame), len(numeric)))
     for j, col in enumerate(numeric):
+        if col in exclude:
+            continue
         swapped = frame[features].copy()
         swapped[col] = reference[col]
         contributions[:, j] = base - model.predict_proba(swapped)[:, 1]
