@@ -10,11 +10,19 @@ from dagster import AssetCheckSeverity, DagsterInstance
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
 
 
-def materialize_everything(instance: DagsterInstance | None = None, verbose: bool = False) -> bool:
+def materialize_everything(instance: DagsterInstance | None = None, verbose: bool = False,
+                           groups: list[str] | None = None) -> bool:
+    """Run every asset (or only those in `groups`) in one in-process run; False if anything failed."""
+    from dagster import AssetSelection, Definitions, define_asset_job
+
     from csm_analytics.definitions import MATERIALIZE_JOB, defs
 
     instance = instance or DagsterInstance.get()
-    job = defs.resolve_job_def(MATERIALIZE_JOB)
+    if groups:
+        subset = define_asset_job("materialize_groups", selection=AssetSelection.groups(*groups))
+        job = Definitions.merge(defs, Definitions(jobs=[subset])).resolve_job_def("materialize_groups")
+    else:
+        job = defs.resolve_job_def(MATERIALIZE_JOB)
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     tags = {}
     if job.partitions_def is not None:  # one run backfills every daily partition (single-run backfill policy)

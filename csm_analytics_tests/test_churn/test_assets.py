@@ -1,0 +1,107 @@
+"""The churn assets on the default world: model card, replayed snapshots, backtest, schedule."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+
+import duckdb
+import pytest
+from dagster import DagsterInstance, build_schedule_context, materialize
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster_duckdb import DuckDBResource
+
+from csm_analytics.churn.assets import ChurnSettingsResource, churn_assets, nightly_churn_schedule
+from csm_analytics.health.assets import HealthConfigResource
+from csm_analytics_tests.fixtures import FIRST, LAST
+
+
+def _run(warehouse, models, assets, start=FIRST, end=LAST):
+    return materialize(
+        assets, instance=DagsterInstance.ephemeral(),
+        resources={"duckdb": DuckDBResource(database=str(warehouse)), "health_config": HealthConfigResource(),
+                   "churn_settings": ChurnSettingsResource(model_dir=str(models))},
+        tags={ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end},
+    )
+
+
+@pytest.fixture(scope="module")
+def churned(scored, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("churn")
+    warehouse = folder / "warehouse.duckdb"
+    shutil.copy(scored[1], warehouse)
+    result = _run(warehouse, folder / "models", churn_assets)
+    assert result.success
+    return result, warehouse, folder / "models"
+
+
+def _metadata(result, node):
+    return result.asset_materializations_for_node(node)[0].metadata
+
+
+def test_model_card(churned):
+    result, warehouse, models = churned
+    meta = _metadata(result, "ml__churn_model")
+    for key in ("champion_vs_challenger", "calibration_by_decile", "top_features", "train_window", "validation_window"):
+        assert key in meta, key
+    table = meta["champion_vs_challenger"].value
+    assert "logistic_regression" in table and "hist_gradient_boosting" in table
+    assert meta["calibration_by_decile"].value.count("\n") == 11  # header, rule, 10 deciles
+    version = meta["version"].value
+    assert (models / f"churn_{version}.joblib").exists() and (models / f"churn_{version}.json").exists()
+    con = duckdb.connect(str(warehouse), read_only=True)
+    auc, brier = con.execute("SELECT validation_roc_auc, validation_brier FROM ml.churn_model_versions").fetchall()[0]
+    assert auc > 0.8 and brier < 0.1
+
+
+def test_predictions(churned):
+    _, warehouse, _ = churned
+    con = duckdb.connect(str(warehouse), read_only=True)
+    rows = con.execute("SELECT count(*), min(churn_probability), max(churn_probability), "
+                       "count(*) FILTER (abs(revenue_at_risk - arr * churn_probability) > 0.01 * arr) "
+                       "FROM ml.churn_predictions").fetchall()[0]
+    assert rows[0] == 182 and 0 <= rows[1] <= rows[2] <= 1 and rows[3] == 0
+    levels = dict(con.execute("SELECT risk_level, count(*) FROM ml.churn_predictions GROUP BY 1").fetchall())
+    assert set(levels) <= {"High", "Medium", "Low"} and levels.get("High", 0) > 0
+
+
+def test_snapshots_never_use_a_model_that_saw_the_day(churned):
+    _, warehouse, _ = churned
+    con = duckdb.connect(str(warehouse), read_only=True)
+    later = con.execute("SELECT count(*) FROM ml.churn_snapshots WHERE model_trained_through >= snapshot_date").fetchall()
+    assert later == [(0,)]
+    days = con.execute("SELECT count(DISTINCT snapshot_date), max(snapshot_date) FROM ml.churn_snapshots").fetchall()[0]
+    assert days[0] >= 365 and days[1] == dt.date(2026, 9, 30)
+
+
+def test_rerunning_a_snapshot_day_replaces_it(churned, tmp_path):
+    _, source, models = churned
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(source, warehouse)
+    query = "SELECT list((account_id, churn_probability) ORDER BY account_id) FROM ml.churn_snapshots WHERE snapshot_date = ?"
+    day = "2026-02-10"
+    before = duckdb.connect(str(warehouse), read_only=True).execute(query, [day]).fetchall()
+    snapshots = [a for a in churn_assets if a.key.path[-1] == "churn_snapshots"]
+    assert _run(warehouse, models, snapshots, day, day).success
+    con = duckdb.connect(str(warehouse), read_only=True)
+    assert con.execute(query, [day]).fetchall() == before
+    assert con.execute("SELECT count(*) FROM (SELECT 1 FROM ml.churn_snapshots GROUP BY account_id, snapshot_date "
+                       "HAVING count(*) > 1)").fetchall() == [(0,)]
+
+
+def test_forecast_accuracy_has_cohorts(churned):
+    result, warehouse, _ = churned
+    con = duckdb.connect(str(warehouse), read_only=True)
+    cohorts = con.execute("SELECT count(*), sum(contracts), sum(actually_churned) FROM marts.renewal_forecast_accuracy").fetchall()[0]
+    assert cohorts[0] >= 4 and cohorts[2] > 0
+    meta = _metadata(result, "marts__renewal_forecast_accuracy")
+    assert "target >= 75%" in meta["early_warning_rate"].value
+    checks = {c.check_name for c in result.get_asset_check_evaluations()}
+    assert checks == {"early_warning_rate_meets_target", "variance_within_target"}
+
+
+def test_nightly_schedule_snapshots_yesterday():
+    context = build_schedule_context(scheduled_execution_time=dt.datetime(2026, 9, 30, 2, 0, tzinfo=dt.timezone.utc))
+    requests = list(nightly_churn_schedule.evaluate_tick(context).run_requests)
+    assert len(requests) == 1 and requests[0].partition_key == "2026-09-29"
+    assert nightly_churn_schedule.cron_schedule == "0 2 * * *"
