@@ -117,6 +117,35 @@ def cmd_health_explain(args) -> int:
     return 0
 
 
+def cmd_import_telco(args) -> int:
+    import duckdb
+
+    from csm_analytics.churn import telco
+    from csm_analytics.lib import paths
+
+    out = Path(args.out) if args.out else paths.data_dir() / "telco"
+    out.mkdir(parents=True, exist_ok=True)
+    csv = Path(args.path)
+    if not csv.exists():
+        print(f"error: {csv}: file not found (the data set ships in ../shared/datasets/telco/)", file=sys.stderr)
+        return 1
+    con = duckdb.connect(str(out / "warehouse.duckdb"))
+    result = telco.load_telco(con, csv, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
+    print(f"{csv}: {result.rows_read:,} rows read, {result.rows_loaded:,} loaded, {result.rows_rejected} quarantined "
+          f"in {out / 'warehouse.duckdb'}:raw.rejected_rows")
+    for reason, n in result.top_reasons:
+        print(f"  {n:>5} x {reason}")
+    customers = con.execute("SELECT * FROM raw.telco_customers").df()
+    counts = telco.write_canonical(telco.to_canonical(customers, args.as_of), out / "raw")
+    print(f"canonical tables in {out / 'raw'}: {counts['accounts']:,} accounts, {counts['contracts']:,} contracts "
+          "(the other tables have no Telco counterpart and are empty)")
+    if not args.skip_evaluation:
+        print("stratified 5-fold cross-validation of the churn candidates:")
+        for name, s in telco.evaluate(customers).items():
+            print(f"  {name:<24} ROC AUC {s['roc_auc']:.4f}  Brier {s['brier']:.4f}  ({s['rows']:,} customers)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="csm-analytics", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -144,6 +173,18 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("account_id", metavar="ACCOUNT_ID", help="e.g. ACC0000001")
     exp.add_argument("--as-of", type=_date, help="day to explain (default: the latest scored day)")
     exp.set_defaults(func=cmd_health_explain)
+
+    imp = sub.add_parser("import", help="import a public data set into the canonical tables",
+                         description="Import an external data set through a documented mapping (docs/churn.md).")
+    imp_sub = imp.add_subparsers(dest="dataset", required=True, metavar="DATASET")
+    tel = imp_sub.add_parser("telco", help="the IBM Telco customer churn CSV (Apache-2.0)",
+                             description="Validate the CSV (bad rows quarantined), write canonical accounts and "
+                                         "contracts, and cross-validate the churn model on it.")
+    tel.add_argument("path", metavar="PATH", help="e.g. ../shared/datasets/telco/Telco-Customer-Churn.csv")
+    tel.add_argument("--out", help="output folder (default data/telco)")
+    tel.add_argument("--as-of", type=_date, default=DEFAULT_AS_OF, help="date the snapshot was taken")
+    tel.add_argument("--skip-evaluation", action="store_true", help="import only")
+    tel.set_defaults(func=cmd_import_telco)
 
     sch = sub.add_parser("schemas", help="write docs/schemas.md from the pandera models",
                          description="Render the canonical table schemas (types, nullability, rules) as Markdown.")

@@ -9,7 +9,7 @@ import sys
 import duckdb
 import pytest
 
-COMMANDS = [[], ["generate"], ["materialize"], ["schemas"], ["health"], ["health", "explain"]]
+COMMANDS = [[], ["generate"], ["materialize"], ["schemas"], ["health"], ["health", "explain"], ["import"], ["import", "telco"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -154,7 +154,7 @@ def _row_reasons(columns: list[SqlColumn], parents: dict[str, str]) -> str:
         raw = f'"{col.name}"'
         typed = f'TRY_CAST({raw} AS {col.sql_type})'
         parts.append(f"CASE WHEN {raw} IS NOT NULL AND {typed} IS NULL THEN "
-                     f"'{col.name}: expected {col.sql_type}, got ' || CAST({raw} AS VARCHAR) END")
+                     f"'{col.name}: expected {col.sql_type}, got ' || chr(39) || CAST({raw} AS VARCHAR) || chr(39) END")
         if not col.nullable:
             parts.append(f"CASE WHEN {raw} IS NULL THEN '{col.name}: required value is missing' END")
         for predicate, reason in col.checks:
@@ -187,13 +187,18 @@ def _checked_view(path: Path, columns: list[SqlColumn], keys: tuple[str, ...], p
 
 
 def load_table(con: duckdb.DuckDBPyConnection, table: str, raw_dir: Path, loaded_at: dt.datetime) -> LoadResult:
-    """Load `raw_dir/<table>.(parquet|csv)` into raw.<table>, quarantining bad rows. Idempotent.
+    """Load `raw_dir/<table>.(parquet|csv)` into raw.<table>, quarantining bad rows. Idempotent."""
+    model, keys, parents = CANONICAL_TABLES[table]
+    return load_file(con, table, find_source_file(raw_dir, table), model, keys, parents, loaded_at)
+
+
+def load_file(con: duckdb.DuckDBPyConnection, table: str, path: Path, model, keys: tuple[str, ...],
+              parents: dict[str, str], loaded_at: dt.datetime) -> LoadResult:
+    """Load one file into raw.<table> against `model`, quarantining bad rows in raw.rejected_rows.
 
     Two streaming passes over the file (valid rows, then rejected rows), so memory
     does not grow with the file.
     """
-    model, keys, parents = CANONICAL_TABLES[table]
-    path = find_source_file(raw_dir, table)
     columns = sql_columns(model)
     actual = describe_source(con, path)
     check_columns(path, actual, columns)

@@ -26,7 +26,7 @@ def _violations(table: str):
         if not col.nullable:
             out.append((col.name, None, f"{col.name}: required value is missing"))
         if col.sql_type != "VARCHAR":
-            out.append((col.name, "not-a-value", f"{col.name}: expected {col.sql_type}, got not-a-value"))
+            out.append((col.name, "not-a-value", f"{col.name}: expected {col.sql_type}, got 'not-a-value'"))
         for check in model.to_schema().columns[col.name].checks:
             s = check.statistics
             reason = None

