@@ -3,6 +3,7 @@
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 
 from csm_analytics.lib.resources import default_resources
+from csm_analytics.alerts import definitions as alerts
 from csm_analytics.churn import definitions as churn
 from csm_analytics.health import definitions as health
 from csm_analytics.sources import definitions as sources
@@ -18,7 +19,7 @@ def build_definitions() -> Definitions:
         resources=default_resources(),
         executor=in_process_executor,
     )
-    return Definitions.merge(sources.build_defs(), health.build_defs(), churn.build_defs(), platform)
+    return Definitions.merge(sources.build_defs(), health.build_defs(), churn.build_defs(), alerts.build_defs(), platform)
 
 
 defs = build_definitions()

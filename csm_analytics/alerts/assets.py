@@ -1,0 +1,108 @@
+"""Dagster wiring of alerts: the alert_events asset, the delivery sensor, the digest schedule, run-failure posts."""
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from dagster import (
+    AssetKey, ConfigurableResource, DefaultScheduleStatus, DefaultSensorStatus, MaterializeResult, RunFailureSensorContext,
+    SensorEvaluationContext, SensorResult, SkipReason, asset, define_asset_job, job, op, run_failure_sensor, schedule,
+    sensor,
+)
+from dagster_duckdb import DuckDBResource
+
+from csm_analytics.alerts import delivery
+from csm_analytics.alerts.config import AlertConfig, load_alert_config
+from csm_analytics.alerts.outbox import Outbox
+from csm_analytics.alerts.rules import alert_events_sql
+from csm_analytics.alerts.slack import SlackMessenger
+from csm_analytics.lib import paths
+from csm_analytics.lib.metadata import preview, table_md
+from csm_analytics.lib.warehouse import replace_table
+
+EVENTS_KEY = AssetKey(["alerts", "alert_events"])
+UPSTREAM = [AssetKey(["core", "health_band_transitions"]), AssetKey(["core", "account_health_history"]),
+            AssetKey(["ml", "churn_predictions"])] + [
+    AssetKey(["raw", t]) for t in ("invoices", "support_tickets", "incidents", "contracts", "csm_assignments", "csms")]
+
+
+class AlertOutboxResource(ConfigurableResource):
+    """The durable outbox (SQLite, outside the warehouse) and the alert rules file."""
+
+    path: str = ""
+    rules_path: str = ""
+
+    def outbox(self) -> Outbox:
+        return Outbox(self.path or paths.data_dir() / "alerts" / "outbox.sqlite")
+
+    def config(self) -> AlertConfig:
+        return load_alert_config(self.rules_path or None)
+
+
+@asset(key=EVENTS_KEY, group_name="alerts", kinds={"duckdb", "slack"}, deps=UPSTREAM,
+       description="Every alert the rules raise, with a stable key; the live ones are recorded in the outbox for delivery.")
+def alert_events(duckdb: DuckDBResource, alert_outbox: AlertOutboxResource) -> MaterializeResult:
+    config = alert_outbox.config()
+    with duckdb.get_connection() as con:
+        has_predictions = bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ml' "
+                                           "AND table_name = 'churn_predictions'").fetchall()[0][0])
+        rows = replace_table(con, "alerts.alert_events", alert_events_sql(config, has_predictions))
+        latest = con.execute("SELECT max(as_of_date) FROM core.account_health_history").fetchall()[0][0]
+        live_from = latest - dt.timedelta(days=config.live_lookback_days)
+        cur = con.execute("SELECT * FROM alerts.alert_events WHERE event_date >= ?", [live_from])
+        names = [d[0] for d in cur.description]
+        live = [dict(zip(names, r)) for r in cur.fetchall()]
+        by_rule = con.execute("SELECT rule, severity, count(*) FROM alerts.alert_events GROUP BY ALL ORDER BY 1, 2").fetchall()
+        recent = preview(con, "SELECT alert_key, severity, account_id, csm_id, headline FROM alerts.alert_events "
+                              "ORDER BY event_date DESC, alert_key LIMIT 10")
+    added = alert_outbox.outbox().enqueue(live)
+    return MaterializeResult(metadata={
+        "dagster/row_count": rows, "by_rule": table_md(by_rule, ["rule", "severity", "alerts"]),
+        "live_from": str(live_from), "live_alerts": len(live), "newly_enqueued": added, "latest": recent})
+
+
+@sensor(minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING,
+        description="Delivers pending alerts from the outbox, polls ✅ acknowledgments and escalates SLA breaches. "
+                    "Reads only the SQLite outbox, never the DuckDB warehouse.")
+def alert_delivery_sensor(context: SensorEvaluationContext, alert_outbox: AlertOutboxResource, slack: SlackMessenger):
+    outbox, config = alert_outbox.outbox(), alert_outbox.config()
+    cursor = json.loads(context.cursor) if context.cursor else {"max_seq": 0}
+    now = dt.datetime.now(dt.timezone.utc)
+    transport = slack.transport()
+    report = delivery.deliver_pending(outbox, transport, config, now)
+    acked = delivery.poll_acknowledgments(outbox, transport)
+    escalated = delivery.escalate_breaches(outbox, transport, config, now)
+    max_seq = outbox.max_seq()
+    summary = dict(report.outcomes) | {"acknowledged": acked, "escalated": escalated}
+    context.log.info(f"alerts since seq {cursor['max_seq']}: {summary}")
+    new_cursor = json.dumps({"max_seq": max_seq, "last_tick": now.isoformat(timespec="seconds")})
+    if not any(summary.values()):
+        return SensorResult(skip_reason=SkipReason("no pending alerts"), cursor=new_cursor)
+    return SensorResult(cursor=new_cursor)
+
+
+@op(description="Post each CSM's weekly digest of non-critical and overflow alerts.")
+def post_alert_digests(alert_outbox: AlertOutboxResource, slack: SlackMessenger) -> int:
+    return delivery.send_digests(alert_outbox.outbox(), slack.transport(), dt.datetime.now(dt.timezone.utc))
+
+
+@job(description="Send the weekly alert digests.")
+def weekly_alert_digest():
+    post_alert_digests()
+
+
+@schedule(job=weekly_alert_digest, cron_schedule="0 8 * * 1", default_status=DefaultScheduleStatus.RUNNING,
+          description="Monday 08:00: each CSM's digest.")
+def monday_alert_digest_schedule():
+    return {}
+
+
+@run_failure_sensor(description="Posts failed runs to the ops channel.")
+def run_failure_to_ops(context: RunFailureSensorContext, alert_outbox: AlertOutboxResource, slack: SlackMessenger):
+    config = alert_outbox.config()
+    text = f":x: Run {context.dagster_run.job_name} ({context.dagster_run.run_id[:8]}) failed: {context.failure_event.message}"
+    slack.transport().post(config.ops_channel, text, [{"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}}],
+                           f"run_failure:{context.dagster_run.run_id}")
+
+
+alert_events_job = define_asset_job("refresh_alert_events", selection=[EVENTS_KEY])

@@ -1,0 +1,58 @@
+"""Load and validate the alert rules (severity, materiality, cooldown, routing, SLA)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_RULES = Path(__file__).with_name("alert_rules.toml")
+RULES = ("band_transition", "score_drop", "payment_failure", "support_escalation", "critical_incident", "at_risk_renewal")
+SEVERITIES = ("critical", "warning")
+
+
+class AlertConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class AlertConfig:
+    path: str
+    team_channel: str
+    ops_channel: str
+    live_lookback_days: int
+    critical_cap_per_week: int
+    dagster_ui_url: str
+    sla_hours: dict[str, float]
+    rules: dict[str, dict]
+
+    def cooldown_days(self, rule: str) -> int:
+        return int(self.rules[rule].get("cooldown_days", 0))
+
+
+def load_alert_config(path: str | Path | None = None) -> AlertConfig:
+    path = Path(path or os.environ.get("CSM_ALERT_RULES", DEFAULT_RULES))
+    try:
+        raw = tomllib.loads(path.read_text())
+        delivery, sla, rules = raw["delivery"], raw["sla"], raw["rules"]
+        config = AlertConfig(
+            path=str(path), team_channel=delivery["team_channel"], ops_channel=delivery["ops_channel"],
+            live_lookback_days=int(delivery["live_lookback_days"]),
+            critical_cap_per_week=int(delivery["critical_cap_per_week"]),
+            dagster_ui_url=delivery["dagster_ui_url"].rstrip("/"),
+            sla_hours={"critical": float(sla["critical_hours"]), "warning": float(sla["warning_hours"])},
+            rules=rules,
+        )
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise AlertConfigError(f"{path}: cannot read the alert rules ({exc})") from exc
+    except KeyError as exc:
+        raise AlertConfigError(f"{path}: missing setting {exc}; see the shipped alert_rules.toml") from exc
+    missing = set(RULES) - set(config.rules)
+    if missing:
+        raise AlertConfigError(f"{path}: rules {sorted(missing)} are missing; every rule needs a [rules.NAME] table")
+    for name, rule in config.rules.items():
+        for key in ("severity", "severity_into_at_risk"):
+            if key in rule and rule[key] not in SEVERITIES:
+                raise AlertConfigError(f"{path}: rules.{name}.{key} is {rule[key]!r}, expected one of {SEVERITIES}")
+    return config
