@@ -146,6 +146,34 @@ def cmd_import_telco(args) -> int:
     return 0
 
 
+def _outbox():
+    from csm_analytics.alerts.outbox import Outbox
+    from csm_analytics.lib import paths
+
+    return Outbox(paths.data_dir() / "alerts" / "outbox.sqlite")
+
+
+def cmd_alerts(args) -> int:
+    outbox = _outbox()
+    if args.alerts_command == "snooze":
+        outbox.snooze(args.account, args.rule, args.until)
+        print(f"snoozed {args.rule} alerts for {args.account} until {args.until}")
+        return 0
+    if args.alerts_command == "list":
+        rows = outbox.rows("status = ?" if args.status else "1=1", (args.status,) if args.status else ())
+        for r in rows[-args.limit:]:
+            ack = f"acked {r['acknowledged_at']}" if r["acknowledged_at"] else "open"
+            print(f"{r['alert_key']:<48} {r['severity']:<8} {r['status']:<10} {r['account_id']:<11} {ack}")
+        return 0
+    action = outbox.acknowledge if args.alerts_command == "ack" else outbox.dismiss
+    done = action(args.alert_id, by="cli") if args.alerts_command == "ack" else action(args.alert_id)
+    if not done:
+        print(f"error: no open alert {args.alert_id!r} (see `csm-analytics alerts list`)", file=sys.stderr)
+        return 1
+    print(f"{'acknowledged' if args.alerts_command == 'ack' else 'dismissed'} {args.alert_id}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="csm-analytics", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -173,6 +201,23 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("account_id", metavar="ACCOUNT_ID", help="e.g. ACC0000001")
     exp.add_argument("--as-of", type=_date, help="day to explain (default: the latest scored day)")
     exp.set_defaults(func=cmd_health_explain)
+
+    alerts = sub.add_parser("alerts", help="acknowledge, dismiss, snooze and list alerts",
+                            description="Work with the alert outbox (data/alerts/outbox.sqlite).")
+    alerts_sub = alerts.add_subparsers(dest="alerts_command", required=True, metavar="SUBCOMMAND")
+    ack = alerts_sub.add_parser("ack", help="acknowledge an alert (stops the SLA clock)")
+    ack.add_argument("alert_id", metavar="ALERT_ID", help="the alert key, e.g. payment_failure:INV0000-12")
+    dismiss = alerts_sub.add_parser("dismiss", help="dismiss an alert: it is never sent or escalated")
+    dismiss.add_argument("alert_id", metavar="ALERT_ID")
+    snooze = alerts_sub.add_parser("snooze", help="suppress one rule's alerts for an account until a date")
+    snooze.add_argument("account", metavar="ACCOUNT")
+    snooze.add_argument("--rule", required=True, choices=["band_transition", "score_drop", "payment_failure",
+                                                          "support_escalation", "critical_incident", "at_risk_renewal"])
+    snooze.add_argument("--until", required=True, type=_date, help="last day of the snooze (YYYY-MM-DD)")
+    listing = alerts_sub.add_parser("list", help="the most recent alerts in the outbox")
+    listing.add_argument("--status", choices=["pending", "sent", "digest", "suppressed"])
+    listing.add_argument("--limit", type=_positive, default=20)
+    alerts.set_defaults(func=cmd_alerts)
 
     imp = sub.add_parser("import", help="import a public data set into the canonical tables",
                          description="Import an external data set through a documented mapping (docs/churn.md).")

@@ -1,0 +1,86 @@
+"""The delivery sensor (cursor, restart, no DuckDB), the alert_events asset on the default world, and the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import duckdb
+from dagster import DagsterInstance, build_sensor_context, materialize
+from dagster_duckdb import DuckDBResource
+
+from csm_analytics.alerts.assets import AlertOutboxResource, alert_delivery_sensor, alert_events
+from csm_analytics.alerts.outbox import Outbox
+from csm_analytics.alerts.slack import SlackMessenger
+from csm_analytics_tests.test_alerts.conftest import TEAM, make_alert
+
+
+def _context(outbox_path, slack, cursor=None):
+    return build_sensor_context(cursor=cursor, resources={
+        "alert_outbox": AlertOutboxResource(path=str(outbox_path)),
+        "slack": SlackMessenger(token=slack.token, base_url=slack.url, backoff_factor=0.01)})
+
+
+def test_sensor_keeps_a_cursor_and_resumes_after_restart(tmp_path, slack):
+    path = tmp_path / "outbox.sqlite"
+    Outbox(path).enqueue([make_alert("k1")])
+    first = alert_delivery_sensor(_context(path, slack))
+    assert json.loads(first.cursor)["max_seq"] == 1
+    Outbox(path).enqueue([make_alert("k2", account="A2")])  # lands between two ticks
+    second = alert_delivery_sensor(_context(path, slack, cursor=first.cursor))  # a restarted daemon
+    assert json.loads(second.cursor)["max_seq"] == 2
+    third = alert_delivery_sensor(_context(path, slack, cursor=second.cursor))
+    assert third.skip_reason is not None
+    assert len(slack.posts(TEAM)) == 2 and {m["metadata"]["event_payload"]["alert_key"] for m in slack.posts(TEAM)} == {"k1", "k2"}
+
+
+def test_sensor_works_while_the_warehouse_is_locked_by_a_writer(tmp_path, slack, scored):
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(scored[1], warehouse)
+    writer = duckdb.connect(str(warehouse))  # a materialization holds the single-writer lock
+    writer.execute("BEGIN TRANSACTION")
+    writer.execute("CREATE TABLE core.lock_holder AS SELECT 1")
+    path = tmp_path / "outbox.sqlite"
+    Outbox(path).enqueue([make_alert("k1")])
+    alert_delivery_sensor(_context(path, slack))
+    assert Outbox(path).get("k1")["status"] == "sent"
+    writer.execute("ROLLBACK")
+
+
+def test_alert_events_on_the_default_world(tmp_path, scored):
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(scored[1], warehouse)
+    outbox_path = tmp_path / "outbox.sqlite"
+    resources = {"duckdb": DuckDBResource(database=str(warehouse)), "alert_outbox": AlertOutboxResource(path=str(outbox_path))}
+    first = materialize([alert_events], resources=resources, instance=DagsterInstance.ephemeral())
+    meta = first.asset_materializations_for_node("alerts__alert_events")[0].metadata
+    con = duckdb.connect(str(warehouse), read_only=True)
+    keys = con.execute("SELECT count(*), count(DISTINCT alert_key), count(*) FILTER (csm_slack_id IS NULL), "
+                       "count(DISTINCT rule) FROM alerts.alert_events").fetchall()[0]
+    con.close()
+    assert keys[0] == keys[1] > 100 and keys[2] == 0 and keys[3] == 6
+    assert meta["newly_enqueued"].value == meta["live_alerts"].value == len(Outbox(outbox_path).rows())
+    second = materialize([alert_events], resources=resources, instance=DagsterInstance.ephemeral())
+    assert second.asset_materializations_for_node("alerts__alert_events")[0].metadata["newly_enqueued"].value == 0
+
+
+def test_cli_ack_dismiss_snooze(tmp_path):
+    env = dict(os.environ, CSM_DATA_DIR=str(tmp_path))
+    outbox = Outbox(tmp_path / "alerts" / "outbox.sqlite")
+    outbox.enqueue([make_alert("k1"), make_alert("k2", account="A2")])
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "csm_analytics", "alerts", *args], capture_output=True, text=True, env=env)
+
+    assert cli("ack", "k1").returncode == 0 and outbox.get("k1")["acknowledged_by"] == "cli"
+    assert cli("ack", "k1").returncode == 1  # already acknowledged
+    assert cli("dismiss", "k2").returncode == 0 and outbox.get("k2")["status_reason"] == "dismissed"
+    assert cli("snooze", "A1", "--rule", "payment_failure", "--until", "2026-12-31").returncode == 0
+    assert outbox.snoozed("A1", "payment_failure", dt.date(2026, 12, 31))
+    assert not outbox.snoozed("A1", "payment_failure", dt.date(2027, 1, 1))
+    listing = cli("list")
+    assert "k1" in listing.stdout and "k2" in listing.stdout
