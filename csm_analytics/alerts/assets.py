@@ -6,7 +6,7 @@ from pathlib import Path
 
 from dagster import (
     AssetKey, ConfigurableResource, DefaultScheduleStatus, DefaultSensorStatus, MaterializeResult, RunFailureSensorContext,
-    SensorEvaluationContext, SensorResult, SkipReason, asset, define_asset_job, job, op, run_failure_sensor, schedule,
+    SensorEvaluationContext, SensorResult, SkipReason, asset, job, op, run_failure_sensor, schedule,
     sensor,
 )
 from dagster_duckdb import DuckDBResource
@@ -14,6 +14,7 @@ from dagster_duckdb import DuckDBResource
 from csm_analytics.alerts import delivery
 from csm_analytics.alerts.config import AlertConfig, load_alert_config
 from csm_analytics.alerts.outbox import Outbox
+from csm_analytics.alerts.quality import QUALITY_SQL, response_sla_rows
 from csm_analytics.alerts.rules import alert_events_sql
 from csm_analytics.alerts.slack import SlackMessenger
 from csm_analytics.lib import paths
@@ -105,4 +106,31 @@ def run_failure_to_ops(context: RunFailureSensorContext, alert_outbox: AlertOutb
                            f"run_failure:{context.dagster_run.run_id}")
 
 
-alert_events_job = define_asset_job("refresh_alert_events", selection=[EVENTS_KEY])
+QUALITY_KEY = AssetKey(["marts", "alert_quality"])
+SLA_KEY = AssetKey(["marts", "alert_response_sla"])
+
+
+@asset(key=QUALITY_KEY, group_name="alerts", kinds={"duckdb"},
+       deps=[EVENTS_KEY, AssetKey(["raw", "activities"]), AssetKey(["raw", "contracts"])],
+       description="Per rule: alerts fired, follow-up within 7 days, precision and recall against renewal outcomes.")
+def alert_quality(duckdb: DuckDBResource) -> MaterializeResult:
+    with duckdb.get_connection() as con:
+        rows = replace_table(con, "marts.alert_quality", QUALITY_SQL)
+        table = preview(con, "SELECT * FROM marts.alert_quality", 20)
+    return MaterializeResult(metadata={"dagster/row_count": rows, "quality": table})
+
+
+@asset(key=SLA_KEY, group_name="alerts", kinds={"duckdb"}, deps=[EVENTS_KEY],
+       description="Response time to delivered alerts against the SLA (4 h critical, 24 h warning), from the outbox.")
+def alert_response_sla(duckdb: DuckDBResource, alert_outbox: AlertOutboxResource) -> MaterializeResult:
+    import pandas as pd
+
+    config = alert_outbox.config()
+    frame = pd.DataFrame(response_sla_rows(alert_outbox.outbox().rows(), config.sla_hours))
+    with duckdb.get_connection() as con:
+        rows = replace_table(con, "marts.alert_response_sla", "SELECT * FROM frame", frame=frame)
+        table = preview(con, "SELECT * FROM marts.alert_response_sla")
+    return MaterializeResult(metadata={"dagster/row_count": rows, "sla": table})
+
+
+alert_assets = [alert_events, alert_quality, alert_response_sla]

@@ -3,7 +3,7 @@
 from dagster import Definitions
 
 from csm_analytics.alerts.assets import (
-    AlertOutboxResource, alert_delivery_sensor, alert_events, monday_alert_digest_schedule, run_failure_to_ops,
+    AlertOutboxResource, alert_assets, alert_delivery_sensor, monday_alert_digest_schedule, run_failure_to_ops,
     weekly_alert_digest,
 )
 from csm_analytics.alerts.slack import default_messenger
@@ -12,7 +12,7 @@ from csm_analytics.lib import paths
 
 def build_defs() -> Definitions:
     return Definitions(
-        assets=[alert_events], jobs=[weekly_alert_digest], schedules=[monday_alert_digest_schedule],
+        assets=alert_assets, jobs=[weekly_alert_digest], schedules=[monday_alert_digest_schedule],
         sensors=[alert_delivery_sensor, run_failure_to_ops],
         resources={"alert_outbox": AlertOutboxResource(), "slack": default_messenger(paths.outbox_dir())},
     )

@@ -1,0 +1,73 @@
+"""How good are the alerts? Per rule: follow-up, precision and recall against renewal outcomes; and response SLA.
+
+No CS platform measures its own alerts. Definitions (docs/alerts.md):
+- followed_up: a CSM touchpoint (not an internal review) with the account within 7 days after the alert;
+- precision: of alerts whose next 180 days are observed, the share whose account churned or
+  downgraded at a renewal in those 180 days;
+- recall: of churned contracts whose prior year is observed, the share whose account got an alert of
+  the rule between 365 and 60 days before the end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+
+QUALITY_SQL = """
+WITH bounds AS (SELECT min(as_of_date) AS first_day, max(as_of_date) AS last_day FROM core.account_health_history),
+e AS (SELECT * FROM alerts.alert_events),
+per_alert AS (
+    SELECT e.rule, e.alert_key,
+           EXISTS (SELECT 1 FROM raw.activities a WHERE a.account_id = e.account_id AND a.activity_type <> 'internal_review'
+                   AND a.activity_date BETWEEN e.event_date AND e.event_date + 7) AS followed_up,
+           e.event_date + 180 <= b.last_day AS outcome_observed,
+           EXISTS (SELECT 1 FROM raw.contracts c WHERE c.account_id = e.account_id
+                   AND c.renewal_outcome IN ('churned', 'downgraded')
+                   AND c.end_date > e.event_date AND c.end_date <= e.event_date + 180) AS lost_within_180d
+    FROM e, bounds b
+),
+churned AS (
+    SELECT c.contract_id, c.account_id, c.end_date FROM raw.contracts c, bounds b
+    WHERE c.renewal_outcome = 'churned' AND c.end_date - 365 >= b.first_day AND c.end_date <= b.last_day
+),
+rules AS (SELECT DISTINCT rule FROM e UNION ALL SELECT 'all rules'),
+recall AS (
+    SELECT r.rule, count(*) AS churned_contracts,
+           count(*) FILTER (EXISTS (SELECT 1 FROM e WHERE e.account_id = k.account_id
+                                    AND (r.rule = 'all rules' OR e.rule = r.rule)
+                                    AND e.event_date BETWEEN k.end_date - 365 AND k.end_date - 60)) AS alerted_60d_before
+    FROM rules r, churned k GROUP BY r.rule
+),
+precision AS (
+    SELECT r.rule, count(*) AS alerts_fired,
+           round(avg(p.followed_up::INT), 4) AS pct_followed_up_7d,
+           count(*) FILTER (p.outcome_observed) AS alerts_with_outcome_observed,
+           round(avg(p.lost_within_180d::INT) FILTER (p.outcome_observed), 4) AS precision_churn_or_downgrade_180d
+    FROM rules r JOIN per_alert p ON r.rule = 'all rules' OR p.rule = r.rule GROUP BY r.rule
+)
+SELECT p.*, k.churned_contracts, k.alerted_60d_before,
+       round(k.alerted_60d_before / nullif(k.churned_contracts, 0), 4) AS recall_60d_before
+FROM precision p JOIN recall k USING (rule)
+ORDER BY p.rule = 'all rules', p.rule
+"""
+
+
+def response_sla_rows(outbox_rows, sla_hours: dict[str, float]) -> list[dict]:
+    """Per severity: delivered alerts, acknowledged, median hours to acknowledge, share within SLA, escalations.
+
+    coverage = alerts delivered so far; until alerts have been delivered the measures are blank.
+    """
+    out = []
+    for severity in ("critical", "warning"):
+        sent = [r for r in outbox_rows if r["severity"] == severity and r["sent_at"]]
+        acked = [r for r in sent if r["acknowledged_at"]]
+        hours = [(dt.datetime.fromisoformat(r["acknowledged_at"]) - dt.datetime.fromisoformat(r["sent_at"])).total_seconds()
+                 / 3600 for r in acked]
+        within = sum(h <= sla_hours[severity] for h in hours)
+        out.append({
+            "severity": severity, "sla_hours": sla_hours[severity], "coverage": len(sent), "acknowledged": len(acked),
+            "median_hours_to_ack": round(statistics.median(hours), 2) if hours else None,
+            "pct_within_sla": round(within / len(sent), 4) if sent else None,
+            "escalated": sum(1 for r in sent if r["escalated_at"]),
+        })
+    return out
