@@ -14,7 +14,7 @@ from dagster_duckdb import DuckDBResource
 from csm_analytics.alerts import delivery
 from csm_analytics.alerts.config import AlertConfig, load_alert_config
 from csm_analytics.alerts.outbox import Outbox
-from csm_analytics.alerts.quality import QUALITY_SQL, response_sla_rows
+from csm_analytics.alerts.quality import HISTORY_SQL, QUALITY_SQL, response_sla_rows
 from csm_analytics.alerts.rules import alert_events_sql
 from csm_analytics.alerts.slack import SlackMessenger
 from csm_analytics.lib import paths
@@ -111,7 +111,8 @@ SLA_KEY = AssetKey(["marts", "alert_response_sla"])
 
 
 @asset(key=QUALITY_KEY, group_name="alerts", kinds={"duckdb"},
-       deps=[EVENTS_KEY, AssetKey(["raw", "activities"]), AssetKey(["raw", "contracts"])],
+       deps=[EVENTS_KEY, AssetKey(["raw", "activities"]), AssetKey(["raw", "contracts"]),
+             AssetKey(["raw", "alert_acknowledgments"])],
        description="Per rule: alerts fired, follow-up within 7 days, precision and recall against renewal outcomes.")
 def alert_quality(duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
@@ -120,17 +121,27 @@ def alert_quality(duckdb: DuckDBResource) -> MaterializeResult:
     return MaterializeResult(metadata={"dagster/row_count": rows, "quality": table})
 
 
-@asset(key=SLA_KEY, group_name="alerts", kinds={"duckdb"}, deps=[EVENTS_KEY],
+@asset(key=SLA_KEY, group_name="alerts", kinds={"duckdb"}, deps=[EVENTS_KEY, AssetKey(["raw", "alert_acknowledgments"])],
        description="Response time to delivered alerts against the SLA (4 h critical, 24 h warning), from the outbox.")
 def alert_response_sla(duckdb: DuckDBResource, alert_outbox: AlertOutboxResource) -> MaterializeResult:
     import pandas as pd
 
     config = alert_outbox.config()
-    frame = pd.DataFrame(response_sla_rows(alert_outbox.outbox().rows(), config.sla_hours))
+    with duckdb.get_connection() as con:
+        cur = con.execute(HISTORY_SQL)
+        history = [dict(zip([d[0] for d in cur.description], r)) for r in cur.fetchall()]
+    live = [dict(r) for r in alert_outbox.outbox().rows()]
+    everything = history + live
+    frame = pd.DataFrame(response_sla_rows(everything, config.sla_hours))
+    by_csm = response_sla_rows(everything, config.sla_hours, group="csm_id")
     with duckdb.get_connection() as con:
         rows = replace_table(con, "marts.alert_response_sla", "SELECT * FROM frame", frame=frame)
         table = preview(con, "SELECT * FROM marts.alert_response_sla")
-    return MaterializeResult(metadata={"dagster/row_count": rows, "sla": table})
+    per_csm = [(r["csm_id"], r["coverage"], r["median_hours_to_ack"], r["pct_within_sla"])
+               for r in by_csm if r["severity"] == "critical"]
+    return MaterializeResult(metadata={
+        "dagster/row_count": rows, "sla": table, "history_alerts": len(history), "live_alerts": len(live),
+        "critical_by_csm": table_md(per_csm, ["CSM", "alerts", "median hours to ack", "share within SLA"])})
 
 
 alert_assets = [alert_events, alert_quality, alert_response_sla]

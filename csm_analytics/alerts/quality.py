@@ -40,10 +40,14 @@ recall AS (
 ),
 precision AS (
     SELECT r.rule, count(*) AS alerts_fired,
+           count(k.alert_key) AS alerts_with_ack_history,
+           round(count(k.acknowledged_at) / nullif(count(k.alert_key), 0), 4) AS pct_acknowledged,
            round(avg(p.followed_up::INT), 4) AS pct_followed_up_7d,
            count(*) FILTER (p.outcome_observed) AS alerts_with_outcome_observed,
            round(avg(p.lost_within_180d::INT) FILTER (p.outcome_observed), 4) AS precision_churn_or_downgrade_180d
-    FROM rules r JOIN per_alert p ON r.rule = 'all rules' OR p.rule = r.rule GROUP BY r.rule
+    FROM rules r JOIN per_alert p ON r.rule = 'all rules' OR p.rule = r.rule
+    LEFT JOIN raw.alert_acknowledgments k ON k.alert_key = p.alert_key
+    GROUP BY r.rule
 )
 SELECT p.*, k.churned_contracts, k.alerted_60d_before,
        round(k.alerted_60d_before / nullif(k.churned_contracts, 0), 4) AS recall_60d_before
@@ -52,14 +56,32 @@ ORDER BY p.rule = 'all rules', p.rule
 """
 
 
-def response_sla_rows(outbox_rows, sla_hours: dict[str, float]) -> list[dict]:
-    """Per severity: delivered alerts, acknowledged, median hours to acknowledge, share within SLA, escalations.
+HISTORY_SQL = """
+SELECT 'critical' AS severity, csm_id, strftime(sent_at, '%Y-%m-%dT%H:%M:%S') AS sent_at,
+       strftime(acknowledged_at, '%Y-%m-%dT%H:%M:%S') AS acknowledged_at, NULL AS escalated_at
+FROM raw.alert_acknowledgments
+"""
 
-    coverage = alerts delivered so far; until alerts have been delivered the measures are blank.
+
+def response_sla_rows(alert_rows, sla_hours: dict[str, float], group: str | None = None) -> list[dict]:
+    """Per severity (and per `group` value, e.g. csm_id): delivered alerts, acknowledged, median hours
+    to acknowledge, share acknowledged within the SLA, escalations.
+
+    coverage = alerts delivered; with none delivered yet the measures are blank.
     """
+    groups = sorted({r[group] for r in alert_rows if r[group]}) if group else [None]
+    out = []
+    for key in groups:
+        rows = [r for r in alert_rows if group is None or r[group] == key]
+        for row in _sla_by_severity(rows, sla_hours):
+            out.append(({group: key} if group else {}) | row)
+    return out
+
+
+def _sla_by_severity(alert_rows, sla_hours: dict[str, float]) -> list[dict]:
     out = []
     for severity in ("critical", "warning"):
-        sent = [r for r in outbox_rows if r["severity"] == severity and r["sent_at"]]
+        sent = [r for r in alert_rows if r["severity"] == severity and r["sent_at"]]
         acked = [r for r in sent if r["acknowledged_at"]]
         hours = [(dt.datetime.fromisoformat(r["acknowledged_at"]) - dt.datetime.fromisoformat(r["sent_at"])).total_seconds()
                  / 3600 for r in acked]

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from csm_analytics.world import schemas, signals
+from csm_analytics.world.acknowledgments import alert_acknowledgments
 from csm_analytics.world.contracts import CHURNED, RenewalSignals, build_contracts
 from csm_analytics.world.latent import (
     CSM_NAMES, CsmTraits, latent_health, make_accounts, make_csms, with_leading_zero_cumsum,
@@ -143,6 +144,7 @@ def _chunk(spec: WorldSpec, csms: CsmTraits, chunk: int, offset: int, n: int, tr
     usage = usage_periods(rng, acc, book, health, spec.resolved_usage_grain, spec.start)
     w = ChunkWriter(spec.start, acc, csms, chunk)
     tables = build_chunk_tables(w, csms, book, ev, usage, rng, d - 1, spec.resolved_usage_grain)
+    tables["alert_acknowledgments"] = alert_acknowledgments(w, acc, csms, tables, np.random.default_rng([spec.seed, 5, chunk]), d - 1)
     _write_truth(w, acc, book, health, truth)
     return tables
 

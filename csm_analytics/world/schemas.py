@@ -191,6 +191,16 @@ class DashboardLogins(pa.DataFrameModel):
     page: Series[str]
 
 
+class AlertAcknowledgments(pa.DataFrameModel):
+    """Acknowledgments of critical alerts from before this platform (e.g. exported from a previous tool)."""
+
+    alert_key: Series[str] = pa.Field(unique=True)
+    account_id: Series[str]
+    csm_id: Series[str]
+    sent_at: Series[pa.DateTime]
+    acknowledged_at: Series[pa.DateTime] = pa.Field(nullable=True)
+
+
 # table name -> (model, primary key columns, {column: parent table})
 CANONICAL_TABLES: dict[str, tuple[type[pa.DataFrameModel], tuple[str, ...], dict[str, str]]] = {
     "csms": (Csms, ("csm_id",), {}),
@@ -207,6 +217,7 @@ CANONICAL_TABLES: dict[str, tuple[type[pa.DataFrameModel], tuple[str, ...], dict
     "incidents": (Incidents, ("incident_id",), {"account_id": "accounts"}),
     "expansion_opportunities": (ExpansionOpportunities, ("opportunity_id",), {"account_id": "accounts"}),
     "dashboard_logins": (DashboardLogins, ("csm_id", "login_at"), {"csm_id": "csms"}),
+    "alert_acknowledgments": (AlertAcknowledgments, ("alert_key",), {"account_id": "accounts", "csm_id": "csms"}),
 }
 
 

@@ -9,7 +9,7 @@ import pytest
 from csm_analytics.alerts.config import load_alert_config
 from csm_analytics.alerts.outbox import Outbox
 from csm_analytics.alerts.slack import SlackMessenger
-from csm_analytics_tests.fake_slack import FakeSlack
+from csm_analytics.lib.fake_slack import FakeSlack
 
 NOW = dt.datetime(2026, 10, 1, 9, 0, tzinfo=dt.timezone.utc)
 TEAM = "#cs-critical-alerts"

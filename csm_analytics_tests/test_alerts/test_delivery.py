@@ -10,7 +10,7 @@ import pytest
 from csm_analytics.alerts import delivery
 from csm_analytics.alerts.outbox import Outbox
 from csm_analytics.alerts.slack import SlackMessenger
-from csm_analytics_tests.fake_slack import FakeSlack, free_port
+from csm_analytics.lib.fake_slack import FakeSlack, free_port
 from csm_analytics_tests.test_alerts.conftest import NOW, TEAM, make_alert
 
 

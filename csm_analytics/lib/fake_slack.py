@@ -1,4 +1,4 @@
-"""A fake Slack Web API on 127.0.0.1 for tests: real HTTP, Bearer auth, injectable failures.
+"""A fake Slack Web API on 127.0.0.1 for tests and the latency benchmark: real HTTP, Bearer auth, injectable failures.
 
 Implements chat.postMessage, chat.update, conversations.history, conversations.open and
 reactions.get. Tests count what it received; nothing is mocked inside slack-sdk.
