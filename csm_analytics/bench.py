@@ -8,6 +8,7 @@ a sampler thread. Results go to stdout and docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import platform
@@ -114,6 +115,62 @@ def _pandas_health_child(raw_dir: str) -> dict:
     return {"seconds": seconds, "read_seconds": read_seconds, "peak_rss": sampler.peak(), "accounts": len(scores)}
 
 
+def _alert_latency_child(data_dir: str, trials: int = 3) -> dict:
+    """Seconds from alerts/alert_events materialized (a new critical event) to the message at a fake Slack
+    server, with the real dagster-daemon running the delivery sensor at its 30 s interval."""
+    import signal
+
+    import duckdb
+
+    from csm_analytics.lib.fake_slack import FakeSlack
+
+    os.environ["CSM_DATA_DIR"] = data_dir
+    server = FakeSlack().start()
+    home = Path(data_dir) / "dagster_home_latency"
+    home.mkdir(exist_ok=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = dict(os.environ, DAGSTER_HOME=str(home), SLACK_BOT_TOKEN=server.token, SLACK_BASE_URL=server.url)
+    daemon = subprocess.Popen([str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+                              cwd=PROJECT_ROOT, env=env, start_new_session=True,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    latencies = []
+    try:
+        from dagster import DagsterInstance, materialize
+
+        from csm_analytics.alerts.assets import AlertOutboxResource, alert_events
+        from csm_analytics.lib.resources import default_resources
+
+        warehouse = Path(data_dir) / "warehouse.duckdb"
+        for trial in range(trials):
+            key = f"BENCH-{trial}"
+            with duckdb.connect(str(warehouse)) as con:
+                # a different account each trial: a second open alert for the same account and rule would be
+                # merged into the first (chat.update), which is the dedupe rule working, not a delivery
+                account, day = con.execute("SELECT account_id, as_of_date FROM core.account_health_score "
+                                           "ORDER BY account_id LIMIT 1 OFFSET ?", [trial]).fetchall()[0]
+                con.execute("INSERT INTO raw.incidents VALUES (?, ?, ?, 'payroll_error', 'critical', 'benchmark')",
+                            [key, account, dt.datetime.combine(day, dt.time(12))])
+            materialize([alert_events], resources={**default_resources(), "alert_outbox": AlertOutboxResource()},
+                        instance=DagsterInstance.ephemeral())
+            materialized = time.time()
+            while time.time() - materialized < 120:
+                keys = [(m.get("metadata") or {}).get("event_payload", {}).get("alert_key") for m in server.posts()]
+                if f"critical_incident:{key}" in keys:
+                    latencies.append(time.time() - materialized)
+                    break
+                time.sleep(0.2)
+            else:
+                latencies.append(float("inf"))
+    finally:
+        os.killpg(daemon.pid, signal.SIGINT)
+        try:
+            daemon.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(daemon.pid, signal.SIGKILL)
+        server.stop()
+    return {"latencies": latencies}
+
+
 HEALTH_STEPS = ("core__account_health_components", "core__account_health_history", "core__account_health_score")
 
 
@@ -138,6 +195,7 @@ def run(sizes: list[int], repeat: int, materialize_max: int) -> str:
     ]
     materialized: dict[int, list[dict]] = {}
     pandas_health: dict[int, list[dict]] = {}
+    latency: list[float] = []
     for n in sizes:
         runs = []
         for _ in range(repeat):
@@ -145,6 +203,8 @@ def run(sizes: list[int], repeat: int, materialize_max: int) -> str:
                 runs.append(_run_child("generate", n, Path(tmp) / "raw"))
                 if n <= materialize_max:
                     materialized.setdefault(n, []).append(_run_child("materialize", tmp, n))
+                if n == min(sizes) and n <= materialize_max:
+                    latency.extend(_run_child("alert_latency", tmp)["latencies"])
                 if n == PANDAS_BASELINE_ACCOUNTS:
                     pandas_health.setdefault(n, []).append(_run_child("pandas_health", Path(tmp) / "raw"))
         row = (f"| {n:,} | {runs[0]['rows']:,} | {statistics.median(r['seconds'] for r in runs):.1f} s "
@@ -165,6 +225,12 @@ def run(sizes: list[int], repeat: int, materialize_max: int) -> str:
             lines.append(f"| {step} | {secs:.2f} s | {_mb(rss)} |")
         print("\n".join(lines[-len(runs[0]['steps']) - 4:]), flush=True)
     lines += _health_section(materialized, pandas_health)
+    if latency:
+        lines += ["", "## Alert latency", "",
+                  "From `alerts/alert_events` materialized with a new critical event to the message at a fake Slack "
+                  "Web API on 127.0.0.1, with `dagster-daemon` running `alert_delivery_sensor` (30 s interval). "
+                  f"{len(latency)} trials: median **{statistics.median(latency):.1f} s**, max {max(latency):.1f} s "
+                  "(target < 60 s)."]
     return "\n".join(lines) + "\n"
 
 
@@ -212,6 +278,8 @@ def main(argv=None) -> int:
             result = _generate_child(int(rest[0]), rest[1])
         elif kind == "pandas_health":
             result = _pandas_health_child(rest[0])
+        elif kind == "alert_latency":
+            result = _alert_latency_child(rest[0])
         else:
             result = _materialize_child(rest[0], int(rest[1]))
         print(json.dumps(result))
