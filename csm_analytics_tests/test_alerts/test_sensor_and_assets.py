@@ -84,3 +84,30 @@ def test_cli_ack_dismiss_snooze(tmp_path):
     assert not outbox.snoozed("A1", "payment_failure", dt.date(2027, 1, 1))
     listing = cli("list")
     assert "k1" in listing.stdout and "k2" in listing.stdout
+
+
+def test_run_failure_sensor_posts_to_the_ops_channel(tmp_path, slack):
+    from dagster import DagsterEventType, DagsterInstance, build_run_status_sensor_context, job, op
+
+    from csm_analytics.alerts.assets import run_failure_to_ops
+
+    @op
+    def broken():
+        raise RuntimeError("warehouse unreachable")
+
+    @job
+    def nightly():
+        broken()
+
+    instance = DagsterInstance.ephemeral()
+    result = nightly.execute_in_process(instance=instance, raise_on_error=False)
+    failure = next(e for e in result.all_events if e.event_type == DagsterEventType.RUN_FAILURE)
+    context = build_run_status_sensor_context(
+        sensor_name="run_failure_to_ops", dagster_event=failure, dagster_instance=instance,
+        dagster_run=result.dagster_run,
+        resources={"alert_outbox": AlertOutboxResource(path=str(tmp_path / "outbox.sqlite")),
+                   "slack": SlackMessenger(token=slack.token, base_url=slack.url)},
+    ).for_run_failure()
+    run_failure_to_ops(context)
+    ops = slack.posts("#cs-ops")
+    assert len(ops) == 1 and "nightly" in ops[0]["text"] and "failed" in ops[0]["text"]
