@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from csm_analytics.alerts.config import RULES as ALERT_RULES
 from csm_analytics.world.spec import DEFAULT_AS_OF, WorldSpec
 
 
@@ -211,8 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     dismiss.add_argument("alert_id", metavar="ALERT_ID")
     snooze = alerts_sub.add_parser("snooze", help="suppress one rule's alerts for an account until a date")
     snooze.add_argument("account", metavar="ACCOUNT")
-    snooze.add_argument("--rule", required=True, choices=["band_transition", "score_drop", "payment_failure",
-                                                          "support_escalation", "critical_incident", "at_risk_renewal"])
+    snooze.add_argument("--rule", required=True, choices=ALERT_RULES)
     snooze.add_argument("--until", required=True, type=_date, help="last day of the snooze (YYYY-MM-DD)")
     listing = alerts_sub.add_parser("list", help="the most recent alerts in the outbox")
     listing.add_argument("--status", choices=["pending", "sent", "digest", "suppressed"])
