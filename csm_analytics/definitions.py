@@ -6,6 +6,7 @@ from csm_analytics.lib.resources import default_resources
 from csm_analytics.alerts import definitions as alerts
 from csm_analytics.churn import definitions as churn
 from csm_analytics.health import definitions as health
+from csm_analytics.portfolio import definitions as portfolio
 from csm_analytics.sources import definitions as sources
 
 MATERIALIZE_JOB = "materialize_everything"
@@ -19,7 +20,8 @@ def build_definitions() -> Definitions:
         resources=default_resources(),
         executor=in_process_executor,
     )
-    return Definitions.merge(sources.build_defs(), health.build_defs(), churn.build_defs(), alerts.build_defs(), platform)
+    return Definitions.merge(sources.build_defs(), health.build_defs(), churn.build_defs(), alerts.build_defs(),
+                             portfolio.build_defs(), platform)
 
 
 defs = build_definitions()

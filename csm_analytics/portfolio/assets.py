@@ -1,0 +1,62 @@
+"""Dagster wiring of portfolio metrics: revenue retention, account-plan currency, QBR records and compliance."""
+
+from dagster import AssetKey, MaterializeResult, asset
+from dagster_duckdb import DuckDBResource
+
+from csm_analytics.health.assets import HealthConfigResource
+from csm_analytics.lib.metadata import preview
+from csm_analytics.lib.warehouse import replace_table
+from csm_analytics.portfolio.metrics import (
+    QBR_COMPLIANCE_BY_CSM, account_plan_status_sql, qbr_records_sql, revenue_retention_sql,
+)
+
+RAW = {t: AssetKey(["raw", t]) for t in ("accounts", "contracts", "csm_assignments", "account_plans", "qbrs",
+                                         "product_usage")}
+
+
+@asset(key=["marts", "revenue_retention"], group_name="portfolio", kinds={"duckdb"},
+       deps=[RAW["contracts"], RAW["accounts"], RAW["csm_assignments"], RAW["product_usage"]],
+       description="Trailing-12-month GRR, NRR, logo retention and downgrade rate per quarter end, by CSM, segment and tier.")
+def revenue_retention(duckdb: DuckDBResource) -> MaterializeResult:
+    with duckdb.get_connection() as con:
+        rows = replace_table(con, "marts.revenue_retention", revenue_retention_sql())
+        book = preview(con, "SELECT quarter_end, accounts_at_start, start_arr, end_arr, grr, nrr, logo_retention, "
+                            "downgrade_rate FROM marts.revenue_retention WHERE dimension = 'all'", 12)
+    return MaterializeResult(metadata={"dagster/row_count": rows, "whole_book": book})
+
+
+@asset(key=["marts", "account_plan_status"], group_name="portfolio", kinds={"duckdb"},
+       deps=[RAW["contracts"], RAW["accounts"], RAW["account_plans"], RAW["product_usage"]],
+       description="Account-plan currency: Enterprise and Strategic accounts need a plan updated within 90 days.")
+def account_plan_status(duckdb: DuckDBResource) -> MaterializeResult:
+    with duckdb.get_connection() as con:
+        rows = replace_table(con, "marts.account_plan_status", account_plan_status_sql())
+        summary = preview(con, "SELECT plan_status, count(*) AS accounts FROM marts.account_plan_status "
+                               "WHERE plan_required GROUP BY 1 ORDER BY 1")
+        currency = con.execute("SELECT avg((plan_status = 'current')::INT) FROM marts.account_plan_status "
+                               "WHERE plan_required").fetchall()[0][0]
+    return MaterializeResult(metadata={"dagster/row_count": rows, "required_plans": summary,
+                                       "plan_currency": round(currency or 0.0, 4)})
+
+
+@asset(key=["marts", "qbr_records"], group_name="portfolio", kinds={"duckdb"},
+       deps=[RAW["contracts"], RAW["accounts"], RAW["qbrs"], RAW["csm_assignments"], RAW["product_usage"]],
+       description="Per active account: QBRs required by the tier's cadence over 365 days, held, missed, engagement.")
+def qbr_records(duckdb: DuckDBResource, health_config: HealthConfigResource) -> MaterializeResult:
+    with duckdb.get_connection() as con:
+        rows = replace_table(con, "marts.qbr_records", qbr_records_sql(health_config.load()))
+        missed = preview(con, "SELECT * FROM marts.qbr_records WHERE qbrs_missed > 0", 10)
+    return MaterializeResult(metadata={"dagster/row_count": rows, "most_missed": missed})
+
+
+@asset(key=["marts", "qbr_compliance"], group_name="portfolio", kinds={"duckdb"}, deps=[AssetKey(["marts", "qbr_records"])],
+       description="QBR completion rate per CSM, with the accounts whose missed QBRs go to the CSM's manager.")
+def qbr_compliance(duckdb: DuckDBResource) -> MaterializeResult:
+    with duckdb.get_connection() as con:
+        rows = replace_table(con, "marts.qbr_compliance", QBR_COMPLIANCE_BY_CSM)
+        table = preview(con, "SELECT csm_id, qbrs_required, qbrs_held_against_required, qbr_completion_rate, qbrs_missed "
+                             "FROM marts.qbr_compliance", 20)
+    return MaterializeResult(metadata={"dagster/row_count": rows, "by_csm": table})
+
+
+portfolio_assets = [revenue_retention, account_plan_status, qbr_records, qbr_compliance]

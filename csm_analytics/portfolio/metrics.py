@@ -1,0 +1,132 @@
+"""SQL for retention, account-plan currency and QBR compliance. Definitions: docs/metrics.md.
+
+Every metric is trailing 12 months at a quarter end (or as of the last day of data), so each
+number can be recomputed by hand from raw.contracts, raw.account_plans and raw.qbrs.
+"""
+
+from __future__ import annotations
+
+from csm_analytics.health.config import HealthConfig
+
+BOUNDS = """bounds AS (SELECT min(usage_date) AS first_day, max(usage_date) AS last_day FROM raw.product_usage)"""
+
+
+def revenue_retention_sql() -> str:
+    """GRR, NRR, logo retention, downgrade rate, churned / contraction / expansion ARR per quarter end,
+    for the whole book and by CSM (owner at the start of the 12 months), segment and tier."""
+    return f"""
+WITH {BOUNDS},
+quarters AS (
+    SELECT DISTINCT last_day(CAST(m AS DATE)) AS quarter_end
+    FROM bounds, range(CAST(date_trunc('month', first_day + INTERVAL 364 DAY) AS DATE), last_day + INTERVAL 1 DAY,
+                       INTERVAL 1 MONTH) t(m)
+    WHERE month(m) IN (3, 6, 9, 12) AND last_day(CAST(m AS DATE)) <= last_day
+),
+arr AS (
+    SELECT q.quarter_end, c.account_id,
+           sum(c.arr) FILTER (CAST(q.quarter_end - INTERVAL 364 DAY AS DATE) BETWEEN c.start_date AND c.end_date) AS start_arr,
+           coalesce(sum(c.arr) FILTER (q.quarter_end BETWEEN c.start_date AND c.end_date), 0) AS end_arr
+    FROM quarters q JOIN raw.contracts c
+      ON c.start_date <= q.quarter_end AND c.end_date >= CAST(q.quarter_end - INTERVAL 364 DAY AS DATE)
+    GROUP BY ALL
+),
+book AS (
+    SELECT a.*, acc.segment, acc.tier, coalesce(o.csm_id, 'unassigned') AS csm_id
+    FROM arr a JOIN raw.accounts acc USING (account_id)
+    LEFT JOIN raw.csm_assignments o ON o.account_id = a.account_id
+     AND CAST(a.quarter_end - INTERVAL 364 DAY AS DATE) BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
+    WHERE a.start_arr IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY a.quarter_end, a.account_id ORDER BY o.valid_from DESC) = 1
+),
+grouped AS (
+    SELECT quarter_end,
+           CASE WHEN GROUPING(csm_id) = 0 THEN 'csm' WHEN GROUPING(segment) = 0 THEN 'segment'
+                WHEN GROUPING(tier) = 0 THEN 'tier' ELSE 'all' END AS dimension,
+           coalesce(CASE WHEN GROUPING(csm_id) = 0 THEN csm_id END, CASE WHEN GROUPING(segment) = 0 THEN segment END,
+                    CASE WHEN GROUPING(tier) = 0 THEN tier END, 'all') AS dimension_value,
+           count(*) AS accounts_at_start,
+           count(*) FILTER (end_arr > 0) AS accounts_retained,
+           count(*) FILTER (end_arr > 0 AND end_arr < start_arr) AS accounts_downgraded,
+           round(sum(start_arr), 2) AS start_arr,
+           round(sum(end_arr), 2) AS end_arr,
+           round(sum(start_arr) FILTER (end_arr = 0), 2) AS churned_arr,
+           round(sum(greatest(start_arr - end_arr, 0)) FILTER (end_arr > 0), 2) AS contraction_arr,
+           round(sum(greatest(end_arr - start_arr, 0)) FILTER (end_arr > 0), 2) AS expansion_arr
+    FROM book
+    GROUP BY GROUPING SETS ((quarter_end), (quarter_end, csm_id), (quarter_end, segment), (quarter_end, tier))
+)
+SELECT quarter_end, dimension, dimension_value, accounts_at_start, accounts_retained, accounts_downgraded,
+       start_arr, end_arr, coalesce(churned_arr, 0) AS churned_arr, coalesce(contraction_arr, 0) AS contraction_arr,
+       coalesce(expansion_arr, 0) AS expansion_arr,
+       round((start_arr - coalesce(churned_arr, 0) - coalesce(contraction_arr, 0)) / start_arr, 4) AS grr,
+       round(end_arr / start_arr, 4) AS nrr,
+       round(accounts_retained / accounts_at_start, 4) AS logo_retention,
+       round(accounts_downgraded / accounts_at_start, 4) AS downgrade_rate
+FROM grouped
+ORDER BY quarter_end, dimension, dimension_value
+"""
+
+
+def account_plan_status_sql() -> str:
+    """Every active Enterprise or Strategic account needs a plan updated within 90 days of the last day."""
+    return f"""
+WITH {BOUNDS},
+active AS (
+    SELECT DISTINCT c.account_id, a.tier FROM raw.contracts c JOIN raw.accounts a USING (account_id), bounds b
+    WHERE b.last_day BETWEEN c.start_date AND c.end_date
+),
+latest AS (SELECT account_id, max(last_updated) AS last_updated FROM raw.account_plans, bounds
+           WHERE last_updated <= last_day GROUP BY account_id)
+SELECT a.account_id, a.tier, a.tier IN ('Enterprise', 'Strategic') AS plan_required, l.last_updated,
+       b.last_day - l.last_updated AS days_since_update,
+       CASE WHEN l.last_updated IS NULL THEN 'missing'
+            WHEN b.last_day - l.last_updated <= 90 THEN 'current' ELSE 'stale' END AS plan_status,
+       b.last_day AS as_of_date
+FROM active a CROSS JOIN bounds b LEFT JOIN latest l USING (account_id)
+ORDER BY plan_required DESC, plan_status DESC, a.account_id
+"""
+
+
+def qbr_records_sql(config: HealthConfig) -> str:
+    """QBRs held against the tier's cadence over the trailing 365 days, per account (with its CSM on the last day).
+
+    The window is the 365 days to the last day, or less when the account's first contract started later;
+    required = floor(days in the window / cadence days); completion = min(held, required) / required.
+    """
+    cadence = ", ".join(f"('{tier}', {t.qbr_every_days})" for tier, t in config.targets.items())
+    return f"""
+WITH {BOUNDS},
+cadence AS (SELECT * FROM (VALUES {cadence}) AS t(tier, qbr_every_days)),
+active AS (
+    SELECT c.account_id, greatest(min(c.start_date), CAST(any_value(b.last_day) - INTERVAL 364 DAY AS DATE)) AS window_start,
+           any_value(b.last_day) AS last_day
+    FROM raw.contracts c, bounds b
+    WHERE c.account_id IN (SELECT account_id FROM raw.contracts, bounds WHERE last_day BETWEEN start_date AND end_date)
+    GROUP BY c.account_id
+),
+held AS (
+    SELECT a.account_id, count(q.qbr_id) AS qbrs_held,
+           round(avg(len(string_split(q.attendee_roles, ';'))), 2) AS avg_attendee_roles,
+           round(avg((q.attendee_roles LIKE '%Executive Sponsor%')::INT), 4) AS share_with_exec_sponsor
+    FROM active a LEFT JOIN raw.qbrs q ON q.account_id = a.account_id AND q.qbr_date BETWEEN a.window_start AND a.last_day
+    GROUP BY a.account_id
+)
+SELECT a.account_id, acc.tier, o.csm_id, a.window_start, a.last_day AS as_of_date, k.qbr_every_days,
+       CAST(floor((a.last_day - a.window_start + 1) / k.qbr_every_days) AS INTEGER) AS qbrs_required,
+       h.qbrs_held,
+       greatest(CAST(floor((a.last_day - a.window_start + 1) / k.qbr_every_days) AS INTEGER) - h.qbrs_held, 0) AS qbrs_missed,
+       h.avg_attendee_roles, h.share_with_exec_sponsor
+FROM active a JOIN held h USING (account_id) JOIN raw.accounts acc USING (account_id) JOIN cadence k USING (tier)
+LEFT JOIN raw.csm_assignments o ON o.account_id = a.account_id
+ AND a.last_day BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
+ORDER BY qbrs_missed DESC, a.account_id
+"""
+
+
+QBR_COMPLIANCE_BY_CSM = """
+SELECT csm_id, sum(qbrs_required) AS qbrs_required, sum(least(qbrs_held, qbrs_required)) AS qbrs_held_against_required,
+       round(sum(least(qbrs_held, qbrs_required)) / nullif(sum(qbrs_required), 0), 4) AS qbr_completion_rate,
+       sum(qbrs_missed) AS qbrs_missed,
+       list(account_id ORDER BY account_id) FILTER (qbrs_missed > 0) AS accounts_to_escalate
+FROM marts.qbr_records GROUP BY csm_id ORDER BY csm_id
+"""
