@@ -1,11 +1,12 @@
 """Dagster wiring of portfolio metrics: revenue retention, account-plan currency, QBR records and compliance."""
 
-from dagster import AssetKey, MaterializeResult, asset
+from dagster import AssetKey, MaterializeResult, MetadataValue, asset
 from dagster_duckdb import DuckDBResource
 
 from csm_analytics.health.assets import HealthConfigResource
 from csm_analytics.lib.metadata import preview
 from csm_analytics.lib.warehouse import replace_table
+from csm_analytics.portfolio.kpis import CSM_PORTFOLIO_SQL, kpi_rows, tier_targets_view
 from csm_analytics.portfolio.metrics import (
     QBR_COMPLIANCE_BY_CSM, account_plan_status_sql, qbr_records_sql, revenue_retention_sql,
 )
@@ -59,4 +60,36 @@ def qbr_compliance(duckdb: DuckDBResource) -> MaterializeResult:
     return MaterializeResult(metadata={"dagster/row_count": rows, "by_csm": table})
 
 
-portfolio_assets = [revenue_retention, account_plan_status, qbr_records, qbr_compliance]
+@asset(key=["marts", "csm_portfolio"], group_name="portfolio", kinds={"duckdb"},
+       deps=[AssetKey(["core", "account_health_score"]), AssetKey(["alerts", "alert_events"]), RAW["contracts"],
+             RAW["csm_assignments"], RAW["product_usage"], AssetKey(["raw", "expansion_opportunities"]), AssetKey(["raw", "csms"])],
+       description="Each CSM's book on the last day: clients, workers, ARR, health mix, at-risk ARR, alerts, pipeline, utilization.")
+def csm_portfolio(duckdb: DuckDBResource) -> MaterializeResult:
+    with duckdb.get_connection() as con:
+        rows = replace_table(con, "marts.csm_portfolio", CSM_PORTFOLIO_SQL)
+        table = preview(con, "SELECT csm_id, client_count, total_arr, avg_health_score, green_accounts, yellow_accounts, "
+                             "red_accounts, at_risk_arr, alert_count, utilization FROM marts.csm_portfolio", 20)
+    return MaterializeResult(metadata={"dagster/row_count": rows, "portfolios": table})
+
+
+KPI_DEPS = [AssetKey(["marts", t]) for t in ("revenue_retention", "alert_response_sla", "qbr_records", "account_plan_status",
+                                             "csm_portfolio")] + [
+    AssetKey(["core", "account_health_components"]), AssetKey(["core", "account_health_history"])] + [
+    AssetKey(["raw", t]) for t in ("expansion_opportunities", "support_tickets", "dashboard_logins", "csms", "csm_assignments")]
+
+
+@asset(key=["marts", "cs_ops_kpis"], group_name="portfolio", kinds={"duckdb"}, deps=KPI_DEPS,
+       description="The CS-ops KPI table: KPI, coverage, numerator, denominator, value, target, vs target.")
+def cs_ops_kpis(duckdb: DuckDBResource, health_config: HealthConfigResource) -> MaterializeResult:
+    import pandas as pd
+
+    with duckdb.get_connection() as con:
+        con.execute(tier_targets_view(health_config.load()))
+        frame = pd.DataFrame(kpi_rows(con), columns=["kpi", "coverage", "numerator", "denominator", "value", "target",
+                                                     "vs_target"])
+        rows = replace_table(con, "marts.cs_ops_kpis", "SELECT * FROM frame", frame=frame)
+    return MaterializeResult(metadata={"dagster/row_count": rows,
+                                       "kpis": MetadataValue.md(frame.to_markdown(index=False))})
+
+
+portfolio_assets = [revenue_retention, account_plan_status, qbr_records, qbr_compliance, csm_portfolio, cs_ops_kpis]

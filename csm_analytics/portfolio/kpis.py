@@ -1,0 +1,152 @@
+"""The CS-ops KPI table and CSM portfolios. Each KPI is one SQL query returning
+(coverage, numerator, denominator, value); definitions in docs/metrics.md.
+
+A KPI whose inputs do not exist yet (say, no alert has ever been delivered) gets coverage 0
+and a blank value instead of a made-up number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LAST_DAY = "(SELECT max(usage_date) FROM raw.product_usage)"
+LATEST_RETENTION = ("FROM marts.revenue_retention WHERE dimension = 'all' "
+                    "AND quarter_end = (SELECT max(quarter_end) FROM marts.revenue_retention)")
+ACTIVE = f"""(SELECT DISTINCT account_id FROM raw.contracts WHERE {LAST_DAY} BETWEEN start_date AND end_date)"""
+
+
+@dataclass(frozen=True)
+class Kpi:
+    name: str
+    target: str
+    sql: str  # one row: coverage, numerator, denominator, value
+    low: float | None = None  # value must be >= low (None: no bound)
+    high: float | None = None  # value must be <= high
+
+
+KPIS = [
+    Kpi("CSM portfolio NRR (TTM)", "> 110 %", f"SELECT accounts_at_start, end_arr, start_arr, nrr {LATEST_RETENTION}", low=1.10),
+    Kpi("Logo retention (TTM)", "> 92 %",
+        f"SELECT accounts_at_start, accounts_retained, accounts_at_start, logo_retention {LATEST_RETENTION}", low=0.92),
+    Kpi("GRR (TTM)", "—", f"SELECT accounts_at_start, start_arr - churned_arr - contraction_arr, start_arr, grr {LATEST_RETENTION}"),
+    Kpi("Expansion revenue attributed to CSMs (won, 365 days, with evidence)", "—", f"""
+        SELECT count(*), coalesce(sum(amount) FILTER (attributed_csm_id IS NOT NULL AND evidence_link IS NOT NULL), 0),
+               coalesce(sum(amount), 0),
+               coalesce(sum(amount) FILTER (attributed_csm_id IS NOT NULL AND evidence_link IS NOT NULL), 0)
+        FROM raw.expansion_opportunities WHERE status = 'won' AND close_date > {LAST_DAY} - 365"""),
+    Kpi("Alert response time, critical (median hours)", "< 4 h", """
+        SELECT coverage, acknowledged, coverage, median_hours_to_ack FROM marts.alert_response_sla
+        WHERE severity = 'critical'""", high=4),
+    Kpi("Alert response time, non-critical (median hours)", "< 24 h", """
+        SELECT coverage, acknowledged, coverage, median_hours_to_ack FROM marts.alert_response_sla
+        WHERE severity = 'warning'""", high=24),
+    Kpi("QBR completion", "> 90 %", """
+        SELECT count(*), sum(least(qbrs_held, qbrs_required)), sum(qbrs_required),
+               sum(least(qbrs_held, qbrs_required)) / nullif(sum(qbrs_required), 0) FROM marts.qbr_records""", low=0.90),
+    Kpi("Account-plan currency", "> 85 %", """
+        SELECT count(*), count(*) FILTER (plan_status = 'current'), count(*),
+               count(*) FILTER (plan_status = 'current') / nullif(count(*), 0)
+        FROM marts.account_plan_status WHERE plan_required""", low=0.85),
+    Kpi("Engagement frequency (accounts at their tier's touch target, 30 days)", "≥ tier target for 100 %", """
+        SELECT count(*), count(*) FILTER (engagement_on_target), count(*), avg(engagement_on_target::INT)
+        FROM (SELECT c.touches_30d >= t.touches_per_month AS engagement_on_target
+              FROM core.account_health_components c JOIN tier_targets t USING (tier)
+              WHERE c.as_of_date = (SELECT max(as_of_date) FROM core.account_health_components))""", low=1.0),
+    Kpi("Escalations per 100 managed clients (last 91 days)", "< 5 per quarter", f"""
+        SELECT (SELECT count(*) FROM {ACTIVE}), count(*), (SELECT count(*) FROM {ACTIVE}),
+               100.0 * count(*) / (SELECT count(*) FROM {ACTIVE})
+        FROM raw.support_tickets WHERE escalated AND opened_at::DATE > {LAST_DAY} - 91""", high=5),
+    Kpi("CSM utilization (clients / capacity)", "80-100 %", """
+        SELECT count(*), sum(client_count), sum(capacity), sum(client_count) / sum(capacity) FROM marts.csm_portfolio""",
+        low=0.80, high=1.00),
+    Kpi("Data adoption (CSMs using the analytics >= 3x a week, last 4 weeks)", "> 80 %", f"""
+        SELECT count(*), count(*) FILTER (logins >= 12), count(*), avg((logins >= 12)::INT)
+        FROM (SELECT s.csm_id, count(l.login_at) AS logins FROM raw.csms s
+              LEFT JOIN raw.dashboard_logins l ON l.csm_id = s.csm_id AND l.login_at::DATE > {LAST_DAY} - 28
+              GROUP BY s.csm_id)""", low=0.80),
+    Kpi("Time to full portfolio for new CSMs (median days)", "< 8 weeks (56 days)", f"""
+        WITH new_csms AS (SELECT csm_id, start_date FROM raw.csms WHERE start_date > {LAST_DAY} - 730),
+        books AS (SELECT n.csm_id, n.start_date, a.valid_from,
+                         row_number() OVER (PARTITION BY n.csm_id ORDER BY a.valid_from) AS nth,
+                         count(*) OVER (PARTITION BY n.csm_id) AS book
+                  FROM new_csms n JOIN raw.csm_assignments a USING (csm_id)
+                  WHERE a.valid_to IS NULL OR a.valid_to >= {LAST_DAY}),
+        full_at AS (SELECT csm_id, min(valid_from - start_date) AS days FROM books WHERE nth >= 0.9 * book GROUP BY csm_id)
+        SELECT count(*), median(days), count(*), median(days) FROM full_at""", high=56),
+    Kpi("Health-check coverage (accounts touched in 30 days)", "—", """
+        SELECT count(*), count(*) FILTER (touches_30d > 0), count(*), avg((touches_30d > 0)::INT)
+        FROM core.account_health_components WHERE as_of_date = (SELECT max(as_of_date) FROM core.account_health_components)"""),
+    Kpi("Onboarded on time", "—", "SELECT 0, NULL, NULL, NULL"),
+    Kpi("Health improvement rate (score up vs 90 days ago)", "—", """
+        SELECT count(*), count(*) FILTER (n.health_score > p.health_score), count(*), avg((n.health_score > p.health_score)::INT)
+        FROM core.account_health_history n JOIN core.account_health_history p
+          ON p.account_id = n.account_id AND p.as_of_date = n.as_of_date - 90
+        WHERE n.as_of_date = (SELECT max(as_of_date) FROM core.account_health_history)"""),
+    Kpi("At-risk ARR (share of ARR in the At-risk band)", "—", """
+        SELECT sum(client_count), sum(at_risk_arr), sum(total_arr), sum(at_risk_arr) / nullif(sum(total_arr), 0)
+        FROM marts.csm_portfolio"""),
+]
+
+
+def tier_targets_view(config) -> str:
+    rows = ", ".join(f"('{tier}', {t.touches_per_month})" for tier, t in config.targets.items())
+    return f"CREATE OR REPLACE TEMP VIEW tier_targets AS SELECT * FROM (VALUES {rows}) AS t(tier, touches_per_month)"
+
+
+def kpi_rows(con, kpis: list[Kpi] = KPIS) -> list[tuple]:
+    """(KPI, coverage, numerator, denominator, value, target, vs target) for every KPI."""
+    out = []
+    for kpi in kpis:
+        coverage, numerator, denominator, value = con.execute(kpi.sql).fetchall()[0]
+        coverage = int(coverage or 0)
+        if coverage == 0:
+            numerator = denominator = value = None
+        out.append((kpi.name, coverage, _num(numerator), _num(denominator), _num(value, 4), kpi.target,
+                    vs_target(kpi, value if coverage else None)))
+    return out
+
+
+def _num(v, digits: int = 2):
+    return None if v is None else round(float(v), digits)
+
+
+def vs_target(kpi: Kpi, value) -> str:
+    if value is None:
+        return "n/a"
+    if kpi.low is None and kpi.high is None:
+        return "no target"
+    ok = (kpi.low is None or value >= kpi.low) and (kpi.high is None or value <= kpi.high)
+    return "on target" if ok else "below target" if kpi.low is not None and value < kpi.low else "above target"
+
+
+CSM_PORTFOLIO_SQL = f"""
+WITH owner AS (
+    SELECT a.account_id, a.csm_id FROM raw.csm_assignments a
+    WHERE {LAST_DAY} BETWEEN a.valid_from AND coalesce(a.valid_to, DATE '9999-12-31')
+),
+book AS (
+    SELECT o.csm_id, s.account_id, s.health_score, s.band, k.arr, k.mrr,
+           (SELECT worker_count FROM raw.product_usage u WHERE u.account_id = s.account_id
+            ORDER BY usage_date DESC LIMIT 1) AS workers
+    FROM core.account_health_score s JOIN owner o USING (account_id)
+    JOIN raw.contracts k ON k.account_id = s.account_id AND s.as_of_date BETWEEN k.start_date AND k.end_date
+),
+alerts AS (SELECT csm_id, count(*) AS alert_count FROM alerts.alert_events
+           WHERE event_date > {LAST_DAY} - 30 GROUP BY csm_id),
+pipeline AS (SELECT o.csm_id, sum(e.amount) AS expansion_pipeline FROM raw.expansion_opportunities e
+             JOIN owner o USING (account_id) WHERE e.status = 'open' GROUP BY o.csm_id)
+SELECT c.csm_id, c.name, list(b.account_id ORDER BY b.account_id) AS client_ids, count(b.account_id) AS client_count,
+       sum(b.workers) AS total_workers, round(sum(b.mrr), 2) AS total_mrr, round(sum(b.arr), 2) AS total_arr,
+       round(avg(b.health_score), 1) AS avg_health_score,
+       count(*) FILTER (b.band = 'Healthy') AS green_accounts, count(*) FILTER (b.band = 'Watch') AS yellow_accounts,
+       count(*) FILTER (b.band = 'At risk') AS red_accounts,
+       round(coalesce(sum(b.arr) FILTER (b.band = 'Healthy'), 0), 2) AS green_arr,
+       round(coalesce(sum(b.arr) FILTER (b.band = 'Watch'), 0), 2) AS yellow_arr,
+       round(coalesce(sum(b.arr) FILTER (b.band = 'At risk'), 0), 2) AS at_risk_arr,
+       coalesce(any_value(al.alert_count), 0) AS alert_count,
+       round(coalesce(any_value(p.expansion_pipeline), 0), 2) AS expansion_pipeline,
+       c.capacity, round(count(b.account_id) / c.capacity, 4) AS utilization
+FROM raw.csms c LEFT JOIN book b USING (csm_id) LEFT JOIN alerts al USING (csm_id) LEFT JOIN pipeline p USING (csm_id)
+GROUP BY c.csm_id, c.name, c.capacity
+ORDER BY c.csm_id
+"""

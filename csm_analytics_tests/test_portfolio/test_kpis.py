@@ -1,0 +1,56 @@
+"""The CS-ops KPI table and CSM portfolios on the default world."""
+
+from __future__ import annotations
+
+import shutil
+
+import duckdb
+import pytest
+from dagster import DagsterInstance, materialize
+from dagster_duckdb import DuckDBResource
+
+from csm_analytics.alerts.assets import AlertOutboxResource, alert_events, alert_response_sla
+from csm_analytics.health.assets import HealthConfigResource
+from csm_analytics.portfolio.assets import portfolio_assets
+from csm_analytics.portfolio.kpis import KPIS, Kpi, vs_target
+
+
+def test_vs_target():
+    band = Kpi("utilization", "80-100 %", "", low=0.8, high=1.0)
+    assert [vs_target(band, v) for v in (0.79, 0.8, 1.0, 1.01, None)] == [
+        "below target", "on target", "on target", "above target", "n/a"]
+    assert vs_target(Kpi("GRR", "—", ""), 0.9) == "no target"
+
+
+@pytest.fixture(scope="module")
+def kpis(scored, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("kpis")
+    warehouse = folder / "warehouse.duckdb"
+    shutil.copy(scored[1], warehouse)
+    resources = {"duckdb": DuckDBResource(database=str(warehouse)), "health_config": HealthConfigResource(),
+                 "alert_outbox": AlertOutboxResource(path=str(folder / "outbox.sqlite"))}
+    assert materialize([alert_events, alert_response_sla, *portfolio_assets], resources=resources,
+                       instance=DagsterInstance.ephemeral()).success
+    return duckdb.connect(str(warehouse), read_only=True)
+
+
+def test_every_kpi_is_in_the_table(kpis):
+    table = kpis.execute("SELECT * FROM marts.cs_ops_kpis").df().set_index("kpi")
+    assert list(table.index) == [k.name for k in KPIS]
+    assert list(table.columns) == ["coverage", "numerator", "denominator", "value", "target", "vs_target"]
+    # nothing delivered as a warning yet, no onboarding data: coverage 0 and a blank value, not a number
+    for name in ("Alert response time, non-critical (median hours)", "Onboarded on time"):
+        assert table.loc[name, "coverage"] == 0 and table.loc[name, "value"] != table.loc[name, "value"]  # NaN
+    nrr = table.loc["CSM portfolio NRR (TTM)"]
+    assert nrr.value == pytest.approx(nrr.numerator / nrr.denominator, abs=1e-4)
+    critical = table.loc["Alert response time, critical (median hours)"]
+    assert critical.coverage > 500 and 0 < critical.value < 24  # simulated history of acknowledgments
+
+
+def test_portfolios_cover_every_scored_account(kpis):
+    clients, scored = kpis.execute("SELECT (SELECT sum(client_count) FROM marts.csm_portfolio), "
+                                   "(SELECT count(*) FROM core.account_health_score)").fetchall()[0]
+    assert clients == scored
+    bands = kpis.execute("SELECT sum(green_accounts + yellow_accounts + red_accounts) = sum(client_count), "
+                         "bool_and(abs(total_arr - green_arr - yellow_arr - at_risk_arr) < 0.05) FROM marts.csm_portfolio").fetchall()
+    assert bands == [(True, True)]
