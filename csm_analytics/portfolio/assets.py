@@ -8,7 +8,7 @@ from csm_analytics.lib.metadata import preview
 from csm_analytics.lib.warehouse import replace_table
 from csm_analytics.portfolio.kpis import CSM_PORTFOLIO_SQL, kpi_rows, tier_targets_view
 from csm_analytics.portfolio.metrics import (
-    QBR_COMPLIANCE_BY_CSM, account_plan_status_sql, qbr_records_sql, revenue_retention_sql,
+    QBR_COMPLIANCE_BY_CSM, account_plan_status_sql, engagement_cadence_sql, qbr_records_sql, revenue_retention_sql,
 )
 
 RAW = {t: AssetKey(["raw", t]) for t in ("accounts", "contracts", "csm_assignments", "account_plans", "qbrs",
@@ -60,6 +60,18 @@ def qbr_compliance(duckdb: DuckDBResource) -> MaterializeResult:
     return MaterializeResult(metadata={"dagster/row_count": rows, "by_csm": table})
 
 
+@asset(key=["marts", "engagement_cadence"], group_name="portfolio", kinds={"duckdb"},
+       deps=[RAW["contracts"], RAW["accounts"], RAW["csm_assignments"], RAW["product_usage"], AssetKey(["raw", "activities"])],
+       description="Touchpoints per account per month against the tier's target, and multi-role engagement.")
+def engagement_cadence(duckdb: DuckDBResource, health_config: HealthConfigResource) -> MaterializeResult:
+    with duckdb.get_connection() as con:
+        rows = replace_table(con, "marts.engagement_cadence", engagement_cadence_sql(health_config.load()))
+        by_csm = preview(con, "SELECT csm_id, round(avg(on_target::INT), 3) AS share_months_on_target, "
+                              "round(avg(multi_role::INT), 3) AS share_months_multi_role FROM marts.engagement_cadence "
+                              "GROUP BY csm_id ORDER BY csm_id", 20)
+    return MaterializeResult(metadata={"dagster/row_count": rows, "by_csm": by_csm})
+
+
 @asset(key=["marts", "csm_portfolio"], group_name="portfolio", kinds={"duckdb"},
        deps=[AssetKey(["core", "account_health_score"]), AssetKey(["alerts", "alert_events"]), RAW["contracts"],
              RAW["csm_assignments"], RAW["product_usage"], AssetKey(["raw", "expansion_opportunities"]), AssetKey(["raw", "csms"])],
@@ -92,4 +104,5 @@ def cs_ops_kpis(duckdb: DuckDBResource, health_config: HealthConfigResource) -> 
                                        "kpis": MetadataValue.md(frame.to_markdown(index=False))})
 
 
-portfolio_assets = [revenue_retention, account_plan_status, qbr_records, qbr_compliance, csm_portfolio, cs_ops_kpis]
+portfolio_assets = [revenue_retention, account_plan_status, qbr_records, qbr_compliance, engagement_cadence, csm_portfolio,
+                    cs_ops_kpis]

@@ -130,3 +130,33 @@ SELECT csm_id, sum(qbrs_required) AS qbrs_required, sum(least(qbrs_held, qbrs_re
        list(account_id ORDER BY account_id) FILTER (qbrs_missed > 0) AS accounts_to_escalate
 FROM marts.qbr_records GROUP BY csm_id ORDER BY csm_id
 """
+
+
+def engagement_cadence_sql(config: HealthConfig) -> str:
+    """Touchpoints per active account per month (last 12 complete months) against the tier's target,
+    and whether the month reached at least two contact roles (multi-role engagement)."""
+    targets = ", ".join(f"('{tier}', {t.touches_per_month})" for tier, t in config.targets.items())
+    return f"""
+WITH {BOUNDS},
+months AS (
+    SELECT CAST(m AS DATE) AS month_start, last_day(CAST(m AS DATE)) AS month_end
+    FROM bounds, range(CAST(date_trunc('month', last_day + INTERVAL 1 DAY) - INTERVAL 12 MONTH AS DATE),
+                       CAST(date_trunc('month', last_day + INTERVAL 1 DAY) AS DATE), INTERVAL 1 MONTH) t(m)
+    WHERE last_day(CAST(m AS DATE)) <= last_day
+),
+targets AS (SELECT * FROM (VALUES {targets}) AS t(tier, touches_per_month)),
+active AS (
+    SELECT DISTINCT m.month_start, m.month_end, c.account_id
+    FROM months m JOIN raw.contracts c ON c.start_date <= m.month_start AND c.end_date >= m.month_end
+)
+SELECT a.account_id, a.month_start AS month, acc.tier, o.csm_id, t.touches_per_month AS target_touches,
+       count(x.activity_id) AS touches, count(x.activity_id) >= t.touches_per_month AS on_target,
+       count(DISTINCT x.contact_role) AS distinct_roles, count(DISTINCT x.contact_role) >= 2 AS multi_role
+FROM active a JOIN raw.accounts acc USING (account_id) JOIN targets t USING (tier)
+LEFT JOIN raw.csm_assignments o ON o.account_id = a.account_id
+ AND a.month_end BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
+LEFT JOIN raw.activities x ON x.account_id = a.account_id AND x.activity_type <> 'internal_review'
+ AND x.activity_date BETWEEN a.month_start AND a.month_end
+GROUP BY a.account_id, a.month_start, acc.tier, o.csm_id, t.touches_per_month
+ORDER BY month, a.account_id
+"""

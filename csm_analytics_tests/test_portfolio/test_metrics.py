@@ -97,3 +97,22 @@ def test_qbr_completion(con):
     assert by_csm.loc["CSM01", "qbr_completion_rate"] == 0.75  # 3 of 4
     assert by_csm.loc["CSM02", "qbr_completion_rate"] == 0.5556  # C 4 (capped) + E 0 + D 1 of 9
     assert list(by_csm.loc["CSM02", "accounts_to_escalate"]) == ["E"]
+
+
+def test_engagement_cadence(con):
+    from csm_analytics.portfolio.metrics import engagement_cadence_sql
+
+    insert(con, "activities", [
+        dict(activity_id=f"X{i}", csm_id="CSM01", account_id="A", activity_type=kind, activity_date=day,
+             duration_minutes=30, contact_role=role)
+        for i, (kind, day, role) in enumerate([
+            ("call", D(2025, 11, 3), "Champion"), ("email", D(2025, 11, 20), "Admin"),
+            ("meeting", D(2025, 11, 25), "Champion"), ("internal_review", D(2025, 11, 26), None),
+            ("call", D(2025, 12, 2), "Champion")])
+    ])
+    rows = con.execute(engagement_cadence_sql(load_health_config(DEFAULT_CONFIG))).df()
+    a = rows[rows.account_id == "A"].set_index(rows[rows.account_id == "A"].month.dt.strftime("%Y-%m"))
+    # Enterprise target: 4 touches a month. November: 3 touches (the internal review does not count), 2 roles
+    assert tuple(a.loc["2025-11", ["touches", "on_target", "distinct_roles", "multi_role"]]) == (3, False, 2, True)
+    assert tuple(a.loc["2025-12", ["touches", "distinct_roles", "multi_role"]]) == (1, 1, False)
+    assert sorted(a.index)[0] == "2025-01" and len(a) == 12  # the last 12 complete months
