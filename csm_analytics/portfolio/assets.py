@@ -8,7 +8,8 @@ from csm_analytics.lib.metadata import preview
 from csm_analytics.lib.warehouse import replace_table
 from csm_analytics.portfolio.kpis import CSM_PORTFOLIO_SQL, kpi_rows, tier_targets_view
 from csm_analytics.portfolio.metrics import (
-    QBR_COMPLIANCE_BY_CSM, account_plan_status_sql, engagement_cadence_sql, qbr_records_sql, revenue_retention_sql,
+    QBR_COMPLIANCE_BY_CSM, account_plan_status_sql, engagement_cadence_sql, qbr_records_sql, retention_cohorts_sql,
+    revenue_retention_sql,
 )
 
 RAW = {t: AssetKey(["raw", t]) for t in ("accounts", "contracts", "csm_assignments", "account_plans", "qbrs",
@@ -17,13 +18,15 @@ RAW = {t: AssetKey(["raw", t]) for t in ("accounts", "contracts", "csm_assignmen
 
 @asset(key=["marts", "revenue_retention"], group_name="portfolio", kinds={"duckdb"},
        deps=[RAW["contracts"], RAW["accounts"], RAW["csm_assignments"], RAW["product_usage"]],
-       description="Trailing-12-month GRR, NRR, logo retention and downgrade rate per quarter end, by CSM, segment and tier.")
+       description="Trailing-12-month GRR, NRR, logo retention and downgrade rate per quarter end, by CSM, segment and tier "
+                   "(and marts.retention_cohorts, the account rows behind them).")
 def revenue_retention(duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
+        cohorts = replace_table(con, "marts.retention_cohorts", retention_cohorts_sql())
         rows = replace_table(con, "marts.revenue_retention", revenue_retention_sql())
         book = preview(con, "SELECT quarter_end, accounts_at_start, start_arr, end_arr, grr, nrr, logo_retention, "
                             "downgrade_rate FROM marts.revenue_retention WHERE dimension = 'all'", 12)
-    return MaterializeResult(metadata={"dagster/row_count": rows, "whole_book": book})
+    return MaterializeResult(metadata={"dagster/row_count": rows, "cohort_rows": cohorts, "whole_book": book})
 
 
 @asset(key=["marts", "account_plan_status"], group_name="portfolio", kinds={"duckdb"},

@@ -11,9 +11,9 @@ from csm_analytics.health.config import HealthConfig
 BOUNDS = """bounds AS (SELECT min(usage_date) AS first_day, max(usage_date) AS last_day FROM raw.product_usage)"""
 
 
-def revenue_retention_sql() -> str:
-    """GRR, NRR, logo retention, downgrade rate, churned / contraction / expansion ARR per quarter end,
-    for the whole book and by CSM (owner at the start of the 12 months), segment and tier."""
+def retention_cohorts_sql() -> str:
+    """One row per quarter end Q x account in force on t0 = Q - 364: ARR on t0 and on Q (0 if lost),
+    with the account's CSM on t0, segment and tier. The base of every TTM retention metric."""
     return f"""
 WITH {BOUNDS},
 quarters AS (
@@ -29,16 +29,23 @@ arr AS (
     FROM quarters q JOIN raw.contracts c
       ON c.start_date <= q.quarter_end AND c.end_date >= CAST(q.quarter_end - INTERVAL 364 DAY AS DATE)
     GROUP BY ALL
-),
-book AS (
-    SELECT a.*, acc.segment, acc.tier, coalesce(o.csm_id, 'unassigned') AS csm_id
-    FROM arr a JOIN raw.accounts acc USING (account_id)
-    LEFT JOIN raw.csm_assignments o ON o.account_id = a.account_id
-     AND CAST(a.quarter_end - INTERVAL 364 DAY AS DATE) BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
-    WHERE a.start_arr IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY a.quarter_end, a.account_id ORDER BY o.valid_from DESC) = 1
-),
-grouped AS (
+)
+SELECT a.quarter_end, CAST(a.quarter_end - INTERVAL 364 DAY AS DATE) AS cohort_date, a.account_id,
+       coalesce(o.csm_id, 'unassigned') AS csm_id, acc.segment, acc.tier, a.start_arr, a.end_arr
+FROM arr a JOIN raw.accounts acc USING (account_id)
+LEFT JOIN raw.csm_assignments o ON o.account_id = a.account_id
+ AND CAST(a.quarter_end - INTERVAL 364 DAY AS DATE) BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
+WHERE a.start_arr IS NOT NULL
+QUALIFY row_number() OVER (PARTITION BY a.quarter_end, a.account_id ORDER BY o.valid_from DESC) = 1
+ORDER BY a.quarter_end, a.account_id
+"""
+
+
+def revenue_retention_sql(cohorts: str = "marts.retention_cohorts") -> str:
+    """GRR, NRR, logo retention, downgrade rate, churned / contraction / expansion ARR per quarter end,
+    for the whole book and by CSM (owner at the start of the 12 months), segment and tier."""
+    return f"""
+WITH grouped AS (
     SELECT quarter_end,
            CASE WHEN GROUPING(csm_id) = 0 THEN 'csm' WHEN GROUPING(segment) = 0 THEN 'segment'
                 WHEN GROUPING(tier) = 0 THEN 'tier' ELSE 'all' END AS dimension,
@@ -52,7 +59,7 @@ grouped AS (
            round(sum(start_arr) FILTER (end_arr = 0), 2) AS churned_arr,
            round(sum(greatest(start_arr - end_arr, 0)) FILTER (end_arr > 0), 2) AS contraction_arr,
            round(sum(greatest(end_arr - start_arr, 0)) FILTER (end_arr > 0), 2) AS expansion_arr
-    FROM book
+    FROM {cohorts}
     GROUP BY GROUPING SETS ((quarter_end), (quarter_end, csm_id), (quarter_end, segment), (quarter_end, tier))
 )
 SELECT quarter_end, dimension, dimension_value, accounts_at_start, accounts_retained, accounts_downgraded,

@@ -9,7 +9,7 @@ import pytest
 from csm_analytics.health.config import DEFAULT_CONFIG, load_health_config
 from csm_analytics.lib.warehouse import replace_table
 from csm_analytics.portfolio.metrics import (
-    QBR_COMPLIANCE_BY_CSM, account_plan_status_sql, qbr_records_sql, revenue_retention_sql,
+    QBR_COMPLIANCE_BY_CSM, account_plan_status_sql, qbr_records_sql, retention_cohorts_sql, revenue_retention_sql,
 )
 from csm_analytics_tests.fixtures import empty_raw_warehouse, insert
 
@@ -58,8 +58,13 @@ def con(tmp_path):
     return con
 
 
+def _retention(con):
+    replace_table(con, "marts.retention_cohorts", retention_cohorts_sql())
+    return con.execute(revenue_retention_sql()).df()
+
+
 def test_retention_for_the_whole_book(con):
-    rows = con.execute(revenue_retention_sql()).df()
+    rows = _retention(con)
     # 2024-12-31 is a quarter end with a full year of data, but nobody had a contract a year before it
     assert sorted(rows.quarter_end.dt.date.unique()) == [D(2025, 3, 31), D(2025, 6, 30), D(2025, 9, 30), D(2025, 12, 31)]
     book = rows[(rows.dimension == "all") & (rows.quarter_end == "2025-12-31")].iloc[0]
@@ -71,7 +76,7 @@ def test_retention_for_the_whole_book(con):
 
 
 def test_retention_by_csm(con):
-    rows = con.execute(revenue_retention_sql()).df()
+    rows = _retention(con)
     csm = rows[(rows.dimension == "csm") & (rows.quarter_end == "2025-12-31")].set_index("dimension_value")
     assert (csm.loc["CSM01", "grr"], csm.loc["CSM01", "nrr"], csm.loc["CSM01", "logo_retention"]) == (0.6667, 0.8, 0.5)
     assert (csm.loc["CSM02", "grr"], csm.loc["CSM02", "nrr"], csm.loc["CSM02", "downgrade_rate"]) == (0.8, 0.8, 0.5)
