@@ -7,6 +7,7 @@ from csm_analytics.health.assets import HealthConfigResource
 from csm_analytics.lib.metadata import preview
 from csm_analytics.lib.warehouse import replace_table
 from csm_analytics.portfolio.kpis import CSM_PORTFOLIO_SQL, kpi_rows, tier_targets_view
+from csm_analytics.portfolio.scorecard import CATEGORIES, SCORECARD_SQL, strengths_and_gaps
 from csm_analytics.portfolio.metrics import (
     QBR_COMPLIANCE_BY_CSM, account_plan_status_sql, engagement_cadence_sql, qbr_records_sql, retention_cohorts_sql,
     revenue_retention_sql,
@@ -87,6 +88,32 @@ def csm_portfolio(duckdb: DuckDBResource) -> MaterializeResult:
     return MaterializeResult(metadata={"dagster/row_count": rows, "portfolios": table})
 
 
+@asset(key=["marts", "csm_scorecard"], group_name="portfolio", kinds={"duckdb"},
+       deps=[AssetKey(["marts", "revenue_retention"]), AssetKey(["marts", "engagement_cadence"]),
+             AssetKey(["core", "account_health_history"]), AssetKey(["raw", "survey_responses"]), RAW["csm_assignments"]],
+       description="One row per CSM per quarter: six category scores, overall, team average, peer rank, trend, "
+                   "with retention judged against the book's expected churn.")
+def csm_scorecard(duckdb: DuckDBResource) -> MaterializeResult:
+    import pandas as pd
+
+    with duckdb.get_connection() as con:
+        frame = con.execute(SCORECARD_SQL).df()
+    notes = []
+    for quarter, rows in frame.groupby("quarter_end"):
+        team = {c: rows[c].mean() for c in CATEGORIES}
+        for _, row in rows.iterrows():
+            strengths, gaps = strengths_and_gaps(row.to_dict(), team)
+            notes.append((quarter, row.csm_id, ", ".join(strengths) or "none", ", ".join(gaps) or "none"))
+    frame = frame.merge(pd.DataFrame(notes, columns=["quarter_end", "csm_id", "strengths", "development_areas"]),
+                        on=["quarter_end", "csm_id"])
+    with duckdb.get_connection() as con:
+        rows = replace_table(con, "marts.csm_scorecard", "SELECT * FROM frame", frame=frame)
+        latest = preview(con, "SELECT csm_id, overall_score, peer_rank, retention, actual_lost, expected_lost, strengths, "
+                              "development_areas FROM marts.csm_scorecard "
+                              "WHERE quarter_end = (SELECT max(quarter_end) FROM marts.csm_scorecard) ORDER BY peer_rank", 20)
+    return MaterializeResult(metadata={"dagster/row_count": rows, "latest_quarter": latest})
+
+
 KPI_DEPS = [AssetKey(["marts", t]) for t in ("revenue_retention", "alert_response_sla", "qbr_records", "account_plan_status",
                                              "csm_portfolio")] + [
     AssetKey(["core", "account_health_components"]), AssetKey(["core", "account_health_history"])] + [
@@ -108,4 +135,4 @@ def cs_ops_kpis(duckdb: DuckDBResource, health_config: HealthConfigResource) -> 
 
 
 portfolio_assets = [revenue_retention, account_plan_status, qbr_records, qbr_compliance, engagement_cadence, csm_portfolio,
-                    cs_ops_kpis]
+                    csm_scorecard, cs_ops_kpis]
