@@ -111,3 +111,30 @@ def test_run_failure_sensor_posts_to_the_ops_channel(tmp_path, slack):
     run_failure_to_ops(context)
     ops = slack.posts("#cs-ops")
     assert len(ops) == 1 and "nightly" in ops[0]["text"] and "failed" in ops[0]["text"]
+
+
+def test_monday_digest_schedule_runs_the_digest_job():
+    from dagster import build_schedule_context
+
+    from csm_analytics.alerts.assets import monday_alert_digest_schedule
+
+    assert monday_alert_digest_schedule.cron_schedule == "0 8 * * 1"
+    assert monday_alert_digest_schedule.job_name == "weekly_alert_digest"
+    context = build_schedule_context(scheduled_execution_time=dt.datetime(2026, 10, 5, 8, 0, tzinfo=dt.timezone.utc))
+    requests = monday_alert_digest_schedule.evaluate_tick(context).run_requests
+    assert len(requests) == 1
+
+
+def test_digest_job_posts_each_csms_digest(tmp_path, slack):
+    from csm_analytics.alerts.assets import weekly_alert_digest
+
+    path = tmp_path / "outbox.sqlite"
+    outbox = Outbox(path)
+    outbox.enqueue([make_alert("w1", rule="score_drop", severity="warning"),
+                    make_alert("w2", account="A2", rule="band_transition", severity="warning", csm="CSM02", slack_id="UCSM02")])
+    outbox.update("w1", status="digest")
+    outbox.update("w2", status="digest")
+    result = weekly_alert_digest.execute_in_process(resources={
+        "alert_outbox": AlertOutboxResource(path=str(path)), "slack": SlackMessenger(token=slack.token, base_url=slack.url)})
+    assert result.success and result.output_for_node("post_alert_digests") == 2
+    assert len(slack.posts("DUCSM01")) == 1 and len(slack.posts("DUCSM02")) == 1
