@@ -7,6 +7,7 @@ from csm_analytics.health.assets import HealthConfigResource
 from csm_analytics.lib.metadata import preview
 from csm_analytics.lib.warehouse import replace_table
 from csm_analytics.portfolio.kpis import CSM_PORTFOLIO_SQL, kpi_rows, tier_targets_view
+from csm_analytics.portfolio.coaching import CSM_ADOPTION_SQL, RENEWALS_SQL, adoption_insights, renewal_insights
 from csm_analytics.portfolio.scorecard import CATEGORIES, SCORECARD_SQL, strengths_and_gaps
 from csm_analytics.portfolio.metrics import (
     QBR_COMPLIANCE_BY_CSM, account_plan_status_sql, engagement_cadence_sql, qbr_records_sql, retention_cohorts_sql,
@@ -114,6 +115,26 @@ def csm_scorecard(duckdb: DuckDBResource) -> MaterializeResult:
     return MaterializeResult(metadata={"dagster/row_count": rows, "latest_quarter": latest})
 
 
+@asset(key=["marts", "coaching_insights"], group_name="portfolio", kinds={"duckdb", "scipy"},
+       deps=[AssetKey(["core", "account_health_history"]), AssetKey(["core", "account_health_components"]),
+             AssetKey(["marts", "revenue_retention"]), RAW["contracts"], RAW["qbrs"], AssetKey(["raw", "dashboard_logins"])],
+       description="Activity patterns against renewal outcomes, and analytics adoption against results: effect size, "
+                   "95 % CI or p-value and sample size; only significant differences are stated as findings.")
+def coaching_insights(duckdb: DuckDBResource, health_config: HealthConfigResource) -> MaterializeResult:
+    import pandas as pd
+
+    with duckdb.get_connection() as con:
+        con.execute(tier_targets_view(health_config.load()))
+        renewals = con.execute(RENEWALS_SQL).df()
+        csms = con.execute(CSM_ADOPTION_SQL).df()
+    frame = pd.DataFrame(renewal_insights(renewals) + adoption_insights(csms))
+    with duckdb.get_connection() as con:
+        rows = replace_table(con, "marts.coaching_insights", "SELECT * FROM frame", frame=frame)
+    findings = "\n".join(f"- {f}" for f in frame.finding)
+    return MaterializeResult(metadata={"dagster/row_count": rows, "findings": MetadataValue.md(findings),
+                                       "renewals_analysed": len(renewals)})
+
+
 KPI_DEPS = [AssetKey(["marts", t]) for t in ("revenue_retention", "alert_response_sla", "qbr_records", "account_plan_status",
                                              "csm_portfolio")] + [
     AssetKey(["core", "account_health_components"]), AssetKey(["core", "account_health_history"])] + [
@@ -135,4 +156,4 @@ def cs_ops_kpis(duckdb: DuckDBResource, health_config: HealthConfigResource) -> 
 
 
 portfolio_assets = [revenue_retention, account_plan_status, qbr_records, qbr_compliance, engagement_cadence, csm_portfolio,
-                    csm_scorecard, cs_ops_kpis]
+                    csm_scorecard, coaching_insights, cs_ops_kpis]
