@@ -4,10 +4,13 @@ from dagster import AssetKey, MaterializeResult, MetadataValue, asset
 from dagster_duckdb import DuckDBResource
 
 from csm_analytics.health.assets import HealthConfigResource
-from csm_analytics.lib.metadata import preview
+from csm_analytics.lib.metadata import preview, table_md
 from csm_analytics.lib.warehouse import replace_table
 from csm_analytics.portfolio.kpis import CSM_PORTFOLIO_SQL, kpi_rows, tier_targets_view
 from csm_analytics.portfolio.coaching import CSM_ADOPTION_SQL, RENEWALS_SQL, adoption_insights, renewal_insights
+from csm_analytics.portfolio.rebalancing import ACCOUNTS_SQL as REBALANCE_ACCOUNTS_SQL
+from csm_analytics.portfolio.rebalancing import CSMS_SQL as REBALANCE_CSMS_SQL
+from csm_analytics.portfolio.rebalancing import plan_moves
 from csm_analytics.portfolio.scorecard import CATEGORIES, SCORECARD_SQL, strengths_and_gaps
 from csm_analytics.portfolio.metrics import (
     QBR_COMPLIANCE_BY_CSM, account_plan_status_sql, engagement_cadence_sql, qbr_records_sql, retention_cohorts_sql,
@@ -135,6 +138,22 @@ def coaching_insights(duckdb: DuckDBResource, health_config: HealthConfigResourc
                                        "renewals_analysed": len(renewals)})
 
 
+@asset(key=["marts", "rebalancing_plan"], group_name="portfolio", kinds={"duckdb"},
+       deps=[AssetKey(["core", "account_health_score"]), RAW["contracts"], RAW["csm_assignments"], AssetKey(["raw", "csms"])],
+       description="A few account moves between CSMs that even out ARR, accounts and at-risk ARR against capacity, "
+                   "within the constraints; before and after balance in metadata.")
+def rebalancing_plan(duckdb: DuckDBResource) -> MaterializeResult:
+    with duckdb.get_connection() as con:
+        accounts = con.execute(REBALANCE_ACCOUNTS_SQL).df()
+        csms = con.execute(REBALANCE_CSMS_SQL).df()
+    moves, before, after = plan_moves(accounts, csms)
+    with duckdb.get_connection() as con:
+        rows = replace_table(con, "marts.rebalancing_plan", "SELECT * FROM frame", frame=moves)
+    figures = [(k, before[k], after[k]) for k in before]
+    return MaterializeResult(metadata={"dagster/row_count": rows, "balance": table_md(figures, ["measure", "before", "after"]),
+                                       "moves": MetadataValue.md(moves.to_markdown(index=False) if len(moves) else "no move")})
+
+
 KPI_DEPS = [AssetKey(["marts", t]) for t in ("revenue_retention", "alert_response_sla", "qbr_records", "account_plan_status",
                                              "csm_portfolio")] + [
     AssetKey(["core", "account_health_components"]), AssetKey(["core", "account_health_history"])] + [
@@ -156,4 +175,4 @@ def cs_ops_kpis(duckdb: DuckDBResource, health_config: HealthConfigResource) -> 
 
 
 portfolio_assets = [revenue_retention, account_plan_status, qbr_records, qbr_compliance, engagement_cadence, csm_portfolio,
-                    csm_scorecard, coaching_insights, cs_ops_kpis]
+                    csm_scorecard, coaching_insights, rebalancing_plan, cs_ops_kpis]
