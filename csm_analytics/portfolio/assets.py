@@ -22,7 +22,9 @@ RAW = {t: AssetKey(["raw", t]) for t in ("accounts", "contracts", "csm_assignmen
 
 
 @asset(key=["marts", "revenue_retention"], group_name="portfolio", kinds={"duckdb"},
-       deps=[RAW["contracts"], RAW["accounts"], RAW["csm_assignments"], RAW["product_usage"]],
+       deps=[RAW["contracts"], RAW["accounts"], RAW["csm_assignments"], RAW["product_usage"],
+             AssetKey(["core", "health_band_transitions"]), AssetKey(["raw", "activities"]),
+             AssetKey(["raw", "expansion_opportunities"])],
        description="Trailing-12-month GRR, NRR, logo retention and downgrade rate per quarter end, by CSM, segment and tier "
                    "(and marts.retention_cohorts, the account rows behind them).")
 def revenue_retention(duckdb: DuckDBResource) -> MaterializeResult:

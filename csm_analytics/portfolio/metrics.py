@@ -29,9 +29,23 @@ arr AS (
     FROM quarters q JOIN raw.contracts c
       ON c.start_date <= q.quarter_end AND c.end_date >= CAST(q.quarter_end - INTERVAL 364 DAY AS DATE)
     GROUP BY ALL
+),
+red AS (  -- the days an account entered the At-risk band
+    SELECT account_id, transition_date AS red_day FROM core.health_band_transitions WHERE to_band = 'At risk'
 )
 SELECT a.quarter_end, CAST(a.quarter_end - INTERVAL 364 DAY AS DATE) AS cohort_date, a.account_id,
-       coalesce(o.csm_id, 'unassigned') AS csm_id, acc.segment, acc.tier, a.start_arr, a.end_arr
+       coalesce(o.csm_id, 'unassigned') AS csm_id, acc.segment, acc.tier, a.start_arr, a.end_arr,
+       CASE WHEN a.end_arr > 0 AND EXISTS (
+           SELECT 1 FROM red r JOIN raw.activities x ON x.account_id = r.account_id
+            AND x.activity_type <> 'internal_review' AND x.activity_date BETWEEN r.red_day AND r.red_day + 14
+           WHERE r.account_id = a.account_id AND r.red_day BETWEEN a.quarter_end - 364 AND a.quarter_end)
+            THEN a.start_arr ELSE 0 END AS churn_prevented_arr,
+       coalesce((SELECT sum(e.amount) FROM raw.expansion_opportunities e WHERE e.account_id = a.account_id
+                 AND e.status = 'won' AND e.close_date BETWEEN a.quarter_end - 364 AND a.quarter_end
+                 AND e.attributed_csm_id IS NOT NULL AND e.evidence_link IS NOT NULL), 0) AS expansion_attributed_arr,
+       coalesce((SELECT sum(e.amount) FROM raw.expansion_opportunities e WHERE e.account_id = a.account_id
+                 AND e.status = 'won' AND e.close_date BETWEEN a.quarter_end - 364 AND a.quarter_end
+                 AND (e.attributed_csm_id IS NULL OR e.evidence_link IS NULL)), 0) AS expansion_organic_arr
 FROM arr a JOIN raw.accounts acc USING (account_id)
 LEFT JOIN raw.csm_assignments o ON o.account_id = a.account_id
  AND CAST(a.quarter_end - INTERVAL 364 DAY AS DATE) BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
@@ -58,13 +72,16 @@ WITH grouped AS (
            round(sum(end_arr), 2) AS end_arr,
            round(sum(start_arr) FILTER (end_arr = 0), 2) AS churned_arr,
            round(sum(greatest(start_arr - end_arr, 0)) FILTER (end_arr > 0), 2) AS contraction_arr,
-           round(sum(greatest(end_arr - start_arr, 0)) FILTER (end_arr > 0), 2) AS expansion_arr
+           round(sum(greatest(end_arr - start_arr, 0)) FILTER (end_arr > 0), 2) AS expansion_arr,
+           round(sum(churn_prevented_arr), 2) AS churn_prevented_arr,
+           round(sum(expansion_attributed_arr), 2) AS expansion_attributed_arr,
+           round(sum(expansion_organic_arr), 2) AS expansion_organic_arr
     FROM {cohorts}
     GROUP BY GROUPING SETS ((quarter_end), (quarter_end, csm_id), (quarter_end, segment), (quarter_end, tier))
 )
 SELECT quarter_end, dimension, dimension_value, accounts_at_start, accounts_retained, accounts_downgraded,
        start_arr, end_arr, coalesce(churned_arr, 0) AS churned_arr, coalesce(contraction_arr, 0) AS contraction_arr,
-       coalesce(expansion_arr, 0) AS expansion_arr,
+       coalesce(expansion_arr, 0) AS expansion_arr, churn_prevented_arr, expansion_attributed_arr, expansion_organic_arr,
        round((start_arr - coalesce(churned_arr, 0) - coalesce(contraction_arr, 0)) / start_arr, 4) AS grr,
        round(end_arr / start_arr, 4) AS nrr,
        round(accounts_retained / accounts_at_start, 4) AS logo_retention,

@@ -50,6 +50,23 @@ def con(tmp_path):
         dict(plan_id="PC", account_id="C", period="2025", objectives="x", expansion_targets=None, risk_mitigations=None,
              qbr_schedule="quarterly", last_updated=D(2025, 8, 1)),
     ])
+    # C goes red and gets a call within 2 weeks, then renews (downgraded): 80k of churn prevented.
+    # B goes red and gets a call, but churns anyway: nothing prevented.
+    con.execute("CREATE SCHEMA core")
+    con.execute("CREATE TABLE core.health_band_transitions (account_id VARCHAR, transition_date DATE, to_band VARCHAR)")
+    con.execute("INSERT INTO core.health_band_transitions VALUES ('C', '2025-04-01', 'At risk'), ('B', '2025-01-20', 'At risk')")
+    insert(con, "activities", [
+        dict(activity_id="R1", csm_id="CSM02", account_id="C", activity_type="call", activity_date=D(2025, 4, 5),
+             duration_minutes=30, contact_role="Champion"),
+        dict(activity_id="R2", csm_id="CSM01", account_id="B", activity_type="call", activity_date=D(2025, 1, 22),
+             duration_minutes=30, contact_role="Champion")])
+    insert(con, "expansion_opportunities", [
+        dict(opportunity_id="O1", account_id="A", stage="closed won", amount=20_000.0, created_date=D(2025, 3, 1),
+             close_date=D(2025, 5, 20), status="won", source_signal="seat_ceiling", attributed_csm_id="CSM01",
+             evidence_link="https://crm/o1"),
+        dict(opportunity_id="O2", account_id="E", stage="closed won", amount=5_000.0, created_date=D(2025, 3, 1),
+             close_date=D(2025, 5, 20), status="won", source_signal="inbound", attributed_csm_id="CSM02",
+             evidence_link=None)])  # no evidence: organic
     qbrs = [("A", D(2024, 11, 10)), ("A", D(2025, 2, 10)), ("A", D(2025, 5, 10)), ("A", D(2025, 8, 10)),
             *[("C", D(2025, m, 5)) for m in (2, 4, 6, 8, 10)], ("D", D(2025, 7, 1))]
     insert(con, "qbrs", [dict(qbr_id=f"Q{i}", account_id=a, csm_id="CSM01", qbr_date=d, topics="x", action_items="x",
@@ -73,6 +90,7 @@ def test_retention_for_the_whole_book(con):
     assert (book.start_arr, book.end_arr) == (250_000, 200_000)
     assert (book.churned_arr, book.contraction_arr, book.expansion_arr) == (50_000, 20_000, 20_000)
     assert (book.grr, book.nrr, book.logo_retention, book.downgrade_rate) == (0.72, 0.8, 0.75, 0.25)
+    assert (book.churn_prevented_arr, book.expansion_attributed_arr, book.expansion_organic_arr) == (80_000, 20_000, 5_000)
 
 
 def test_retention_by_csm(con):
@@ -80,6 +98,8 @@ def test_retention_by_csm(con):
     csm = rows[(rows.dimension == "csm") & (rows.quarter_end == "2025-12-31")].set_index("dimension_value")
     assert (csm.loc["CSM01", "grr"], csm.loc["CSM01", "nrr"], csm.loc["CSM01", "logo_retention"]) == (0.6667, 0.8, 0.5)
     assert (csm.loc["CSM02", "grr"], csm.loc["CSM02", "nrr"], csm.loc["CSM02", "downgrade_rate"]) == (0.8, 0.8, 0.5)
+    assert (csm.loc["CSM02", "churn_prevented_arr"], csm.loc["CSM01", "churn_prevented_arr"]) == (80_000, 0)
+    assert (csm.loc["CSM01", "expansion_attributed_arr"], csm.loc["CSM02", "expansion_organic_arr"]) == (20_000, 5_000)
 
 
 def test_account_plan_currency(con):
