@@ -175,6 +175,25 @@ def cmd_alerts(args) -> int:
     return 0
 
 
+def cmd_scorecard(args) -> int:
+    import duckdb
+
+    from csm_analytics.lib import paths
+    from csm_analytics.portfolio.review import ReviewError, csm_review, team_view
+
+    try:
+        con = duckdb.connect(str(paths.warehouse_path()), read_only=True)
+    except duckdb.IOException as exc:
+        print(f"cannot open the warehouse {paths.warehouse_path()} ({exc}); run `make materialize` first", file=sys.stderr)
+        return 1
+    try:
+        print(team_view(con, args.quarter) if args.team or not args.csm_id else csm_review(con, args.csm_id, args.quarter))
+    except (ReviewError, duckdb.CatalogException) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="csm-analytics", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -202,6 +221,14 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("account_id", metavar="ACCOUNT_ID", help="e.g. ACC0000001")
     exp.add_argument("--as-of", type=_date, help="day to explain (default: the latest scored day)")
     exp.set_defaults(func=cmd_health_explain)
+
+    card = sub.add_parser("scorecard", help="a CSM's performance review, or the team view",
+                          description="Overall score and trend, categories against the team and targets, portfolio, "
+                                      "workload, coaching priorities and a 30-day action plan.")
+    card.add_argument("csm_id", metavar="CSM_ID", nargs="?", help="e.g. CSM01 (omit for the team view)")
+    card.add_argument("--quarter", help="quarter end, e.g. 2026-06-30 (default: the latest)")
+    card.add_argument("--team", action="store_true", help="every CSM, ranked")
+    card.set_defaults(func=cmd_scorecard)
 
     alerts = sub.add_parser("alerts", help="acknowledge, dismiss, snooze and list alerts",
                             description="Work with the alert outbox (data/alerts/outbox.sqlite).")

@@ -9,7 +9,7 @@ import sys
 import duckdb
 import pytest
 
-COMMANDS = [[], ["generate"], ["materialize"], ["schemas"], ["health"], ["health", "explain"], ["import"], ["import", "telco"], ["alerts"], ["alerts", "ack"], ["alerts", "snooze"]]
+COMMANDS = [[], ["scorecard"], ["generate"], ["materialize"], ["schemas"], ["health"], ["health", "explain"], ["import"], ["import", "telco"], ["alerts"], ["alerts", "ack"], ["alerts", "snooze"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -112,6 +112,7 @@ def csm_scorecard(duckdb: DuckDBResource) -> MaterializeResult:
             notes.append((quarter, row.csm_id, ", ".join(strengths) or "none", ", ".join(gaps) or "none"))
     frame = frame.merge(pd.DataFrame(notes, columns=["quarter_end", "csm_id", "strengths", "development_areas"]),
                         on=["quarter_end", "csm_id"])
+    frame["quarter_end"] = pd.to_datetime(frame.quarter_end).dt.date
     with duckdb.get_connection() as con:
         rows = replace_table(con, "marts.csm_scorecard", "SELECT * FROM frame", frame=frame)
         latest = preview(con, "SELECT csm_id, overall_score, peer_rank, retention, actual_lost, expected_lost, strengths, "

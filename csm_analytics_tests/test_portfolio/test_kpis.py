@@ -54,3 +54,22 @@ def test_portfolios_cover_every_scored_account(kpis):
     bands = kpis.execute("SELECT sum(green_accounts + yellow_accounts + red_accounts) = sum(client_count), "
                          "bool_and(abs(total_arr - green_arr - yellow_arr - at_risk_arr) < 0.05) FROM marts.csm_portfolio").fetchall()
     assert bands == [(True, True)]
+
+
+def test_scorecard_review_and_team_view(kpis):
+    from csm_analytics.portfolio.review import ReviewError, csm_review, team_view
+
+    csm = kpis.execute("SELECT csm_id FROM marts.csm_scorecard ORDER BY quarter_end DESC, peer_rank LIMIT 1").fetchall()[0][0]
+    text = csm_review(kpis, csm)
+    for section in ("Overall", "Categories (score vs team average):", "retention detail:", "Portfolio:", "Workload:",
+                    "Coaching priorities:", "30-day action plan:"):
+        assert section in text, section
+    assert "expected" in text and "target > 110 %" in text
+    team = team_view(kpis)
+    ranked = kpis.execute("SELECT count(*) FROM marts.csm_scorecard WHERE quarter_end = "
+                          "(SELECT max(quarter_end) FROM marts.csm_scorecard)").fetchall()[0][0]
+    assert len(team.splitlines()) == 3 + ranked and " 1  " in team
+    with pytest.raises(ReviewError, match="no scorecard for 'CSM99'"):
+        csm_review(kpis, "CSM99")
+    quarters = [str(r[0]) for r in kpis.execute("SELECT DISTINCT quarter_end FROM marts.csm_scorecard ORDER BY 1").fetchall()]
+    assert f"quarter ending {quarters[0]}" in csm_review(kpis, csm, quarters[0]) or csm not in team
