@@ -28,14 +28,16 @@ def test_every_asset_has_a_group_and_description():
         assert spec.description, spec.key
 
 
-def test_code_location_loads_like_the_webserver_loads_it():
+def test_code_location_loads_like_the_webserver_loads_it(tmp_path):
     """`dagster dev` loads workspace.yaml; a module with two Definitions objects fails only there."""
+    import os
     import subprocess
     import sys
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[1]
     dagster = Path(sys.executable).parent / "dagster"
+    env = dict(os.environ, DAGSTER_HOME=str(tmp_path))  # `make test` on a fresh clone has no data/dagster_home yet
     out = subprocess.run([str(dagster), "definitions", "validate", "-w", str(root / "workspace.yaml")],
-                         capture_output=True, text=True, cwd=root)
+                         capture_output=True, text=True, cwd=root, env=env)
     assert out.returncode == 0, out.stdout + out.stderr
