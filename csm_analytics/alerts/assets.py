@@ -98,7 +98,7 @@ def monday_alert_digest_schedule():
     return {}
 
 
-@run_failure_sensor(description="Posts failed runs to the ops channel.")
+@run_failure_sensor(description="Posts failed runs to the ops channel.", default_status=DefaultSensorStatus.RUNNING)
 def run_failure_to_ops(context: RunFailureSensorContext, alert_outbox: AlertOutboxResource, slack: SlackMessenger):
     config = alert_outbox.config()
     text = f":x: Run {context.dagster_run.job_name} ({context.dagster_run.run_id[:8]}) failed: {context.failure_event.message}"
