@@ -60,7 +60,8 @@ def _generate_child(accounts: int, out: str) -> dict:
 
 
 FULL_HISTORY_MAX_ACCOUNTS = 20_000  # above this, the health history covers the latest day only
-BIG_WORLD_GROUPS = ["sources", "health"]  # the churn replay at 1M accounts is not benchmarked yet
+MARTS_MAX_ACCOUNTS = 100_000  # up to this size the alerts and portfolio marts run too
+BIG_WORLD_GROUPS = ["sources", "health"]  # the churn replay at scale is not benchmarked yet
 
 
 def _materialize_child(data_dir: str, accounts: int) -> dict:
@@ -71,7 +72,7 @@ def _materialize_child(data_dir: str, accounts: int) -> dict:
         from csm_analytics.world.spec import DEFAULT_AS_OF
 
         os.environ["CSM_HISTORY_START"] = DEFAULT_AS_OF.isoformat()
-        groups = BIG_WORLD_GROUPS
+        groups = BIG_WORLD_GROUPS + (["alerts", "portfolio"] if accounts <= MARTS_MAX_ACCOUNTS else [])
     from dagster import DagsterEventType, DagsterInstance
 
     from csm_analytics.lib.runner import materialize_everything
@@ -212,8 +213,9 @@ def run(sizes: list[int], repeat: int, materialize_max: int) -> str:
         print(row, flush=True)
         lines.append(row)
     for n, runs in materialized.items():
+        groups = BIG_WORLD_GROUPS + (["alerts", "portfolio"] if n <= MARTS_MAX_ACCOUNTS else [])
         scope = ("every asset, with the full 730-day health history and churn replay" if n <= FULL_HISTORY_MAX_ACCOUNTS
-                 else f"groups {', '.join(BIG_WORLD_GROUPS)}, with the health history for the latest day only "
+                 else f"groups {', '.join(groups)}, with the health history for the latest day only "
                       "(one daily partition, the nightly case)")
         lines += ["", f"## Materialize every asset from clean, {n:,} accounts", "", f"Includes {scope}.", "",
                   f"Whole run: {statistics.median(r['seconds'] for r in runs):.1f} s, peak RSS "
