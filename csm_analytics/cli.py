@@ -98,10 +98,10 @@ def cmd_schemas(args) -> int:
     return 0
 
 
-def cmd_health_explain(args) -> int:
+def _print_report(render, errors: tuple) -> int:
+    """Open the warehouse read-only, print `render(con)`; say what to do if it is missing or busy."""
     import duckdb
 
-    from csm_analytics.health.explain import ExplainError, explain
     from csm_analytics.lib import paths
 
     try:
@@ -111,40 +111,17 @@ def cmd_health_explain(args) -> int:
               "or retry when the current run has finished writing.", file=sys.stderr)
         return 1
     try:
-        print(explain(con, args.account_id, args.as_of))
-    except (ExplainError, duckdb.CatalogException) as exc:
+        print(render(con))
+    except (*errors, duckdb.CatalogException) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
 
 
-def cmd_import_telco(args) -> int:
-    import duckdb
+def cmd_health_explain(args) -> int:
+    from csm_analytics.health.explain import ExplainError, explain
 
-    from csm_analytics.churn import telco
-    from csm_analytics.lib import paths
-
-    out = Path(args.out) if args.out else paths.data_dir() / "telco"
-    out.mkdir(parents=True, exist_ok=True)
-    csv = Path(args.path)
-    if not csv.exists():
-        print(f"error: {csv}: file not found (the data set ships in ../shared/datasets/telco/)", file=sys.stderr)
-        return 1
-    con = duckdb.connect(str(out / "warehouse.duckdb"))
-    result = telco.load_telco(con, csv, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
-    print(f"{csv}: {result.rows_read:,} rows read, {result.rows_loaded:,} loaded, {result.rows_rejected} quarantined "
-          f"in {out / 'warehouse.duckdb'}:raw.rejected_rows")
-    for reason, n in result.top_reasons:
-        print(f"  {n:>5} x {reason}")
-    customers = con.execute("SELECT * FROM raw.telco_customers").df()
-    counts = telco.write_canonical(telco.to_canonical(customers, args.as_of), out / "raw")
-    print(f"canonical tables in {out / 'raw'}: {counts['accounts']:,} accounts, {counts['contracts']:,} contracts "
-          "(the other tables have no Telco counterpart and are empty)")
-    if not args.skip_evaluation:
-        print("stratified 5-fold cross-validation of the churn candidates:")
-        for name, s in telco.evaluate(customers).items():
-            print(f"  {name:<24} ROC AUC {s['roc_auc']:.4f}  Brier {s['brier']:.4f}  ({s['rows']:,} customers)")
-    return 0
+    return _print_report(lambda con: explain(con, args.account_id, args.as_of), (ExplainError,))
 
 
 def _outbox():
@@ -176,21 +153,40 @@ def cmd_alerts(args) -> int:
 
 
 def cmd_scorecard(args) -> int:
-    import duckdb
-
-    from csm_analytics.lib import paths
     from csm_analytics.portfolio.review import ReviewError, csm_review, team_view
 
-    try:
-        con = duckdb.connect(str(paths.warehouse_path()), read_only=True)
-    except duckdb.IOException as exc:
-        print(f"cannot open the warehouse {paths.warehouse_path()} ({exc}); run `make materialize` first", file=sys.stderr)
+    def render(con):
+        return team_view(con, args.quarter) if args.team or not args.csm_id else csm_review(con, args.csm_id, args.quarter)
+
+    return _print_report(render, (ReviewError,))
+
+
+def cmd_import_telco(args) -> int:
+    import duckdb
+
+    from csm_analytics.churn import telco
+    from csm_analytics.lib import paths
+
+    out = Path(args.out) if args.out else paths.data_dir() / "telco"
+    out.mkdir(parents=True, exist_ok=True)
+    csv = Path(args.path)
+    if not csv.exists():
+        print(f"error: {csv}: file not found (the data set ships in ../shared/datasets/telco/)", file=sys.stderr)
         return 1
-    try:
-        print(team_view(con, args.quarter) if args.team or not args.csm_id else csm_review(con, args.csm_id, args.quarter))
-    except (ReviewError, duckdb.CatalogException) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+    con = duckdb.connect(str(out / "warehouse.duckdb"))
+    result = telco.load_telco(con, csv, dt.datetime.now(dt.timezone.utc).replace(tzinfo=None))
+    print(f"{csv}: {result.rows_read:,} rows read, {result.rows_loaded:,} loaded, {result.rows_rejected} quarantined "
+          f"in {out / 'warehouse.duckdb'}:raw.rejected_rows")
+    for reason, n in result.top_reasons:
+        print(f"  {n:>5} x {reason}")
+    customers = con.execute("SELECT * FROM raw.telco_customers").df()
+    counts = telco.write_canonical(telco.to_canonical(customers, args.as_of), out / "raw")
+    print(f"canonical tables in {out / 'raw'}: {counts['accounts']:,} accounts, {counts['contracts']:,} contracts "
+          "(the other tables have no Telco counterpart and are empty)")
+    if not args.skip_evaluation:
+        print("stratified 5-fold cross-validation of the churn candidates:")
+        for name, s in telco.evaluate(customers).items():
+            print(f"  {name:<24} ROC AUC {s['roc_auc']:.4f}  Brier {s['brier']:.4f}  ({s['rows']:,} customers)")
     return 0
 
 
