@@ -138,3 +138,19 @@ def test_digest_job_posts_each_csms_digest(tmp_path, slack):
         "alert_outbox": AlertOutboxResource(path=str(path)), "slack": SlackMessenger(token=slack.token, base_url=slack.url)})
     assert result.success and result.output_for_node("post_alert_digests") == 2
     assert len(slack.posts("DUCSM01")) == 1 and len(slack.posts("DUCSM02")) == 1
+
+
+def test_a_slack_outage_does_not_fail_the_sensor_tick(tmp_path):
+    from csm_analytics.lib.fake_slack import free_port
+
+    path = tmp_path / "outbox.sqlite"
+    outbox = Outbox(path)
+    outbox.enqueue([make_alert("k1"), make_alert("k2", account="A2")])
+    outbox.update("k1", status="sent", channel=TEAM, ts="1.0", sent_at="2026-01-01T00:00:00+00:00")
+    dead = build_sensor_context(resources={
+        "alert_outbox": AlertOutboxResource(path=str(path)),
+        "slack": SlackMessenger(token="xoxb-x", base_url=f"http://127.0.0.1:{free_port()}/api/", max_retries=1,
+                                backoff_factor=0.01)})
+    result = alert_delivery_sensor(dead)  # no exception
+    assert json.loads(result.cursor)["max_seq"] == 2
+    assert outbox.get("k2")["status"] == "pending" and outbox.get("k1")["escalated_at"] is None
