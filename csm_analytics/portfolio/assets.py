@@ -110,8 +110,11 @@ def csm_scorecard(duckdb: DuckDBResource) -> MaterializeResult:
         for _, row in rows.iterrows():
             strengths, gaps = strengths_and_gaps(row.to_dict(), team)
             notes.append((quarter, row.csm_id, ", ".join(strengths) or "none", ", ".join(gaps) or "none"))
-    frame = frame.merge(pd.DataFrame(notes, columns=["quarter_end", "csm_id", "strengths", "development_areas"]),
-                        on=["quarter_end", "csm_id"])
+    notes = pd.DataFrame(notes, columns=["quarter_end", "csm_id", "strengths", "development_areas"])
+    if len(frame):
+        frame = frame.merge(notes, on=["quarter_end", "csm_id"])
+    else:  # no quarter with a full year of history yet (e.g. a one-day backfill): an empty table, on purpose
+        frame = frame.assign(strengths=pd.Series(dtype=str), development_areas=pd.Series(dtype=str))
     frame["quarter_end"] = pd.to_datetime(frame.quarter_end).dt.date
     with duckdb.get_connection() as con:
         rows = replace_table(con, "marts.csm_scorecard", "SELECT * FROM frame", frame=frame)

@@ -38,6 +38,26 @@ def _objective(load: np.ndarray, capacity: np.ndarray) -> float:
     return sum(_cv(per_capacity[:, j]) for j in range(per_capacity.shape[1]))
 
 
+def _objective_after_each_move(load: np.ndarray, capacity: np.ndarray, values: np.ndarray,
+                               owner: np.ndarray) -> np.ndarray:
+    """Objective after moving account a to CSM d, for every (a, d), in closed form (sums and sums of squares)."""
+    k = len(capacity)
+    x = load / capacity[:, None]  # csms x measures
+    s1, s2 = x.sum(axis=0), (x ** 2).sum(axis=0)
+    total = np.zeros((len(owner), k))
+    for j in range(x.shape[1]):
+        out_src = values[:, j] / capacity[owner]  # what leaves the source, per unit of its capacity
+        xs_after = x[owner, j] - out_src
+        into = values[:, j][:, None] / capacity[None, :]  # what arrives at each destination
+        xd_after = x[None, :, j] + into
+        s1_after = s1[j] - out_src[:, None] + into
+        s2_after = s2[j] - x[owner, j][:, None] ** 2 + xs_after[:, None] ** 2 - x[None, :, j] ** 2 + xd_after ** 2
+        mean = s1_after / k
+        var = np.maximum(s2_after / k - mean ** 2, 0)
+        total += np.where(mean > 0, np.sqrt(var) / np.where(mean > 0, mean, 1), 0)
+    return total
+
+
 def plan_moves(accounts: pd.DataFrame, csms: pd.DataFrame, max_moves: int = 10, min_gain: float = 0.02):
     """accounts: account_id, csm_id, tier, arr, at_risk_arr, days_to_renewal.
     csms: csm_id, capacity, days_in_role. Returns (moves, balance before, balance after)."""
@@ -57,21 +77,13 @@ def plan_moves(accounts: pd.DataFrame, csms: pd.DataFrame, max_moves: int = 10, 
     moves = []
     current = _objective(load, capacity)
     for _ in range(max_moves):
-        best = (min_gain, None, None)
-        for a in np.flatnonzero(movable & ~moved):
-            src = owner[a]
-            for dst in range(len(ids)):
-                if dst == src or load[dst, 1] + 1 > capacity[dst] or (strategic[a] and new_csm[dst]):
-                    continue
-                load[src] -= values[a]
-                load[dst] += values[a]
-                gain = current - _objective(load, capacity)
-                load[dst] -= values[a]
-                load[src] += values[a]
-                if gain > best[0]:
-                    best = (gain, a, dst)
-        gain, a, dst = best
-        if a is None:
+        after = _objective_after_each_move(load, capacity, values, owner)  # (accounts x csms)
+        allowed = (movable & ~moved)[:, None] & (np.arange(len(ids))[None, :] != owner[:, None])
+        allowed &= (load[:, 1] + 1 <= capacity)[None, :]
+        allowed &= ~(strategic[:, None] & new_csm[None, :])
+        gain = np.where(allowed, current - after, -np.inf)
+        a, dst = np.unravel_index(np.argmax(gain), gain.shape)
+        if not gain[a, dst] >= min_gain:
             break
         src = owner[a]
         share = lambda i: load[i, 0] / load[:, 0].sum() / (capacity[i] / capacity.sum())  # noqa: E731
@@ -80,10 +92,12 @@ def plan_moves(accounts: pd.DataFrame, csms: pd.DataFrame, max_moves: int = 10, 
         load[src] -= values[a]
         load[dst] += values[a]
         owner[a], moved[a] = dst, True
-        current -= gain
+        new_current = _objective(load, capacity)
         moves.append({"move": len(moves) + 1, "account_id": accounts.account_id.iloc[a], "from_csm": ids[src],
                       "to_csm": ids[dst], "tier": accounts.tier.iloc[a], "arr": round(float(values[a, 0]), 2),
-                      "at_risk_arr": round(float(values[a, 2]), 2), "objective_gain": round(gain, 4), "reason": reason})
+                      "at_risk_arr": round(float(values[a, 2]), 2), "objective_gain": round(current - new_current, 4),
+                      "reason": reason})
+        current = new_current
     return pd.DataFrame(moves, columns=["move", "account_id", "from_csm", "to_csm", "tier", "arr", "at_risk_arr",
                                         "objective_gain", "reason"]), before, balance(load, capacity)
 
