@@ -48,3 +48,27 @@ def test_strengths_and_gaps():
            "customer_satisfaction": 70, "efficiency": 70}
     team = {c: 70 for c in row}
     assert strengths_and_gaps(row, team) == (["retention", "portfolio_health"], ["expansion", "activity_engagement"])
+
+
+def test_scorecard_asset_with_no_full_year_of_history(tmp_path):
+    """A one-day backfill has no quarter with a full year: the asset writes an empty table on purpose."""
+    import duckdb
+    from dagster import DagsterInstance, materialize
+    from dagster_duckdb import DuckDBResource
+
+    from csm_analytics.portfolio.assets import csm_scorecard
+
+    con = empty_raw_warehouse(tmp_path / "wh.duckdb")
+    con.execute("CREATE SCHEMA marts; CREATE SCHEMA core")
+    con.execute("CREATE TABLE marts.retention_cohorts (quarter_end DATE, cohort_date DATE, account_id VARCHAR, "
+                "csm_id VARCHAR, segment VARCHAR, tier VARCHAR, start_arr DOUBLE, end_arr DOUBLE)")
+    con.execute("CREATE TABLE core.account_health_history (account_id VARCHAR, as_of_date DATE, health_score DOUBLE, band VARCHAR)")
+    con.execute("CREATE TABLE marts.engagement_cadence (account_id VARCHAR, month DATE, csm_id VARCHAR, on_target BOOLEAN)")
+    con.close()
+    result = materialize([csm_scorecard], resources={"duckdb": DuckDBResource(database=str(tmp_path / "wh.duckdb"))},
+                         instance=DagsterInstance.ephemeral())
+    assert result.success
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
+    columns = [r[0] for r in con.execute("DESCRIBE marts.csm_scorecard").fetchall()]
+    assert con.execute("SELECT count(*) FROM marts.csm_scorecard").fetchall() == [(0,)]
+    assert "strengths" in columns and "development_areas" in columns
