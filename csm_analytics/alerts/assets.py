@@ -19,7 +19,7 @@ from csm_analytics.alerts.rules import alert_events_sql
 from csm_analytics.alerts.slack import SlackMessenger
 from csm_analytics.lib import paths
 from csm_analytics.lib.metadata import preview, table_md
-from csm_analytics.lib.warehouse import replace_table
+from csm_analytics.lib.warehouse import fetch_dicts, replace_table
 
 EVENTS_KEY = AssetKey(["alerts", "alert_events"])
 UPSTREAM = [AssetKey(["core", "health_band_transitions"]), AssetKey(["core", "account_health_history"]),
@@ -50,9 +50,7 @@ def alert_events(duckdb: DuckDBResource, alert_outbox: AlertOutboxResource) -> M
         rows = replace_table(con, "alerts.alert_events", alert_events_sql(config, has_predictions))
         latest = con.execute("SELECT max(as_of_date) FROM core.account_health_history").fetchall()[0][0]
         live_from = latest - dt.timedelta(days=config.live_lookback_days)
-        cur = con.execute("SELECT * FROM alerts.alert_events WHERE event_date >= ?", [live_from])
-        names = [d[0] for d in cur.description]
-        live = [dict(zip(names, r)) for r in cur.fetchall()]
+        live = fetch_dicts(con, "SELECT * FROM alerts.alert_events WHERE event_date >= ?", [live_from])
         by_rule = con.execute("SELECT rule, severity, count(*) FROM alerts.alert_events GROUP BY ALL ORDER BY 1, 2").fetchall()
         recent = preview(con, "SELECT alert_key, severity, account_id, csm_id, headline FROM alerts.alert_events "
                               "ORDER BY event_date DESC, alert_key LIMIT 10")
@@ -132,8 +130,7 @@ def alert_response_sla(duckdb: DuckDBResource, alert_outbox: AlertOutboxResource
 
     config = alert_outbox.config()
     with duckdb.get_connection() as con:
-        cur = con.execute(HISTORY_SQL)
-        history = [dict(zip([d[0] for d in cur.description], r)) for r in cur.fetchall()]
+        history = fetch_dicts(con, HISTORY_SQL)
     live = [dict(r) for r in alert_outbox.outbox().rows()]
     everything = history + live
     frame = pd.DataFrame(response_sla_rows(everything, config.sla_hours))

@@ -13,11 +13,6 @@ import datetime as dt
 from csm_analytics.health.config import HealthConfig
 
 
-def _targets_values(config: HealthConfig) -> str:
-    rows = ", ".join(f"('{tier}', {t.touches_per_month}, {t.qbr_every_days})" for tier, t in config.targets.items())
-    return f"(VALUES {rows}) AS t(tier, touches_per_month, qbr_every_days)"
-
-
 def clamp(expr: str, lo: float = 0, hi: float = 100) -> str:
     """Limit to [lo, hi], keeping NULL as NULL (DuckDB's greatest/least skip NULL arguments)."""
     return f"(CASE WHEN ({expr}) IS NULL THEN NULL ELSE greatest({lo}, least({hi}, {expr})) END)"
@@ -34,7 +29,7 @@ WITH days AS (
     SELECT CAST(range AS DATE) AS as_of_date
     FROM range(DATE '{start}', DATE '{end}' + INTERVAL 1 DAY, INTERVAL 1 DAY)
 ),
-targets AS (SELECT * FROM {_targets_values(config)}),
+targets AS (SELECT * FROM {config.targets_sql()}),
 spine AS (
     SELECT c.account_id, d.as_of_date, a.tier, a.created_date, c.end_date AS contract_end_date,
            t.touches_per_month, t.qbr_every_days

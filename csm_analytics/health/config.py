@@ -34,6 +34,11 @@ class HealthConfig:
     targets: dict[str, TierTarget]
     weights: dict[str, dict[str, float]]
 
+    def targets_sql(self) -> str:
+        """The tier targets as an inline SQL table: t(tier, touches_per_month, qbr_every_days)."""
+        rows = ", ".join(f"('{tier}', {t.touches_per_month}, {t.qbr_every_days})" for tier, t in self.targets.items())
+        return f"(VALUES {rows}) AS t(tier, touches_per_month, qbr_every_days)"
+
     def band(self, score: float) -> str:
         return "Healthy" if score >= self.healthy else "Watch" if score >= self.watch else "At risk"
 

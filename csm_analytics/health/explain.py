@@ -7,6 +7,7 @@ import datetime as dt
 import duckdb
 
 from csm_analytics.health.config import COMPONENTS
+from csm_analytics.lib.warehouse import fetch_dicts
 
 SPARK = "▁▂▃▄▅▆▇█"
 EVIDENCE = {
@@ -39,10 +40,8 @@ def _readable(row: dict) -> dict:
 
 
 def _row(con, sql: str, params: list) -> dict | None:
-    cur = con.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    rows = cur.fetchall()
-    return dict(zip(names, rows[0])) if rows else None
+    rows = fetch_dicts(con, sql, params)
+    return rows[0] if rows else None
 
 
 def explain(con: duckdb.DuckDBPyConnection, account_id: str, as_of: dt.date | None = None) -> str:

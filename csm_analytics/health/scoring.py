@@ -36,6 +36,7 @@ def history_sql(start: dt.date, end: dt.date, config: HealthConfig,
         f"round(sum(points) FILTER (component = '{c}'), 2) AS pts_{c}" for c in COMPONENTS)
     lost = ",\n    ".join(
         f"round(sum(effective_weight - points) FILTER (component = '{c}'), 2) AS lost_{c}" for c in COMPONENTS)
+    # ORDER BY in the sums fixes the float addition order, so a re-run gives the same score to the cent.
     return f"""
 WITH long AS (
     UNPIVOT (SELECT account_id, as_of_date, tier, {cols} FROM {components_table}
@@ -51,8 +52,8 @@ scored AS (
     SELECT *, effective_weight * value / 100.0 AS points FROM weighted
 )
 SELECT account_id, as_of_date, any_value(tier) AS tier,
-    round(sum(points), 2) AS health_score,
-    {band_sql('round(sum(points), 2)', config)} AS band,
+    round(sum(points ORDER BY component), 2) AS health_score,
+    {band_sql('round(sum(points ORDER BY component), 2)', config)} AS band,
     {points},
     {lost},
     CAST(NULL AS DOUBLE) AS trend_30d

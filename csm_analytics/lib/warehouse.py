@@ -12,6 +12,13 @@ import datetime as dt
 import duckdb
 
 
+def fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params=()) -> list[dict]:
+    """Rows of a small query as dicts keyed by column name."""
+    cur = con.execute(sql, list(params))
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
     schema, name = table.split(".")
     rows = con.execute(

@@ -89,8 +89,7 @@ KPIS = [
 
 
 def tier_targets_view(config) -> str:
-    rows = ", ".join(f"('{tier}', {t.touches_per_month})" for tier, t in config.targets.items())
-    return f"CREATE OR REPLACE TEMP VIEW tier_targets AS SELECT * FROM (VALUES {rows}) AS t(tier, touches_per_month)"
+    return f"CREATE OR REPLACE TEMP VIEW tier_targets AS SELECT * FROM {config.targets_sql()}"
 
 
 def kpi_rows(con, kpis: list[Kpi] = KPIS) -> list[tuple]:

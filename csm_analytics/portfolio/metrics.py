@@ -117,10 +117,9 @@ def qbr_records_sql(config: HealthConfig) -> str:
     The window is the 365 days to the last day, or less when the account's first contract started later;
     required = floor(days in the window / cadence days); completion = min(held, required) / required.
     """
-    cadence = ", ".join(f"('{tier}', {t.qbr_every_days})" for tier, t in config.targets.items())
     return f"""
 WITH {BOUNDS},
-cadence AS (SELECT * FROM (VALUES {cadence}) AS t(tier, qbr_every_days)),
+cadence AS (SELECT tier, qbr_every_days FROM {config.targets_sql()}),
 active AS (
     SELECT c.account_id, greatest(min(c.start_date), CAST(any_value(b.last_day) - INTERVAL 364 DAY AS DATE)) AS window_start,
            any_value(b.last_day) AS last_day
@@ -159,7 +158,6 @@ FROM marts.qbr_records GROUP BY csm_id ORDER BY csm_id
 def engagement_cadence_sql(config: HealthConfig) -> str:
     """Touchpoints per active account per month (last 12 complete months) against the tier's target,
     and whether the month reached at least two contact roles (multi-role engagement)."""
-    targets = ", ".join(f"('{tier}', {t.touches_per_month})" for tier, t in config.targets.items())
     return f"""
 WITH {BOUNDS},
 months AS (
@@ -168,7 +166,7 @@ months AS (
                        CAST(date_trunc('month', last_day + INTERVAL 1 DAY) AS DATE), INTERVAL 1 MONTH) t(m)
     WHERE last_day(CAST(m AS DATE)) <= last_day
 ),
-targets AS (SELECT * FROM (VALUES {targets}) AS t(tier, touches_per_month)),
+targets AS (SELECT tier, touches_per_month FROM {config.targets_sql()}),
 active AS (
     SELECT DISTINCT m.month_start, m.month_end, c.account_id
     FROM months m JOIN raw.contracts c ON c.start_date <= m.month_start AND c.end_date >= m.month_end

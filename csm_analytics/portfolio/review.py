@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
+from csm_analytics.lib.warehouse import fetch_dicts
 from csm_analytics.portfolio.scorecard import CATEGORIES
 
 ADVICE = {
@@ -20,15 +21,9 @@ class ReviewError(LookupError):
     pass
 
 
-def _rows(con, sql, params=()):
-    cur = con.execute(sql, list(params))
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
-
-
 def team_view(con: duckdb.DuckDBPyConnection, quarter: str | None = None) -> str:
     q = quarter or con.execute("SELECT max(quarter_end) FROM marts.csm_scorecard").fetchall()[0][0]
-    rows = _rows(con, "SELECT * FROM marts.csm_scorecard WHERE quarter_end = ? ORDER BY peer_rank", [q])
+    rows = fetch_dicts(con, "SELECT * FROM marts.csm_scorecard WHERE quarter_end = ? ORDER BY peer_rank", [q])
     lines = [f"Team scorecard, quarter ending {q}", "",
              f"{'rank':>4}  {'CSM':<6} {'overall':>7}  " + "  ".join(f"{c[:10]:>10}" for c in CATEGORIES)]
     for r in rows:
@@ -38,7 +33,7 @@ def team_view(con: duckdb.DuckDBPyConnection, quarter: str | None = None) -> str
 
 
 def csm_review(con: duckdb.DuckDBPyConnection, csm_id: str, quarter: str | None = None) -> str:
-    history = _rows(con, "SELECT * FROM marts.csm_scorecard WHERE csm_id = ? ORDER BY quarter_end", [csm_id])
+    history = fetch_dicts(con, "SELECT * FROM marts.csm_scorecard WHERE csm_id = ? ORDER BY quarter_end", [csm_id])
     if not history:
         raise ReviewError(f"no scorecard for {csm_id!r}: check the id (e.g. CSM01); CSMs need a full year with a book")
     row = next((r for r in history if str(r["quarter_end"]) == quarter), None) if quarter else history[-1]
@@ -46,19 +41,19 @@ def csm_review(con: duckdb.DuckDBPyConnection, csm_id: str, quarter: str | None 
         raise ReviewError(f"{csm_id} has no scorecard for the quarter ending {quarter}; "
                           f"available: {', '.join(str(r['quarter_end']) for r in history)}")
     q = row["quarter_end"]
-    team = _rows(con, "SELECT " + ", ".join(f"avg({c}) AS {c}" for c in CATEGORIES) +
+    team = fetch_dicts(con, "SELECT " + ", ".join(f"avg({c}) AS {c}" for c in CATEGORIES) +
                  " FROM marts.csm_scorecard WHERE quarter_end = ?", [q])[0]
-    ret = _rows(con, "SELECT * FROM marts.revenue_retention WHERE dimension = 'csm' AND dimension_value = ? "
+    ret = fetch_dicts(con, "SELECT * FROM marts.revenue_retention WHERE dimension = 'csm' AND dimension_value = ? "
                      "AND quarter_end = ?", [csm_id, q])
-    book = _rows(con, "SELECT * FROM marts.csm_portfolio WHERE csm_id = ?", [csm_id])
-    tiers = _rows(con, """SELECT s.tier, count(*) AS n, sum(k.arr) AS arr FROM core.account_health_score s
+    book = fetch_dicts(con, "SELECT * FROM marts.csm_portfolio WHERE csm_id = ?", [csm_id])
+    tiers = fetch_dicts(con, """SELECT s.tier, count(*) AS n, sum(k.arr) AS arr FROM core.account_health_score s
                           JOIN raw.contracts k ON k.account_id = s.account_id AND s.as_of_date BETWEEN k.start_date AND k.end_date
                           WHERE list_contains((SELECT client_ids FROM marts.csm_portfolio WHERE csm_id = ?), s.account_id)
                           GROUP BY 1 ORDER BY arr DESC""", [csm_id])
-    red = _rows(con, """SELECT s.account_id, s.health_score, s.driver_1 FROM core.account_health_score s
+    red = fetch_dicts(con, """SELECT s.account_id, s.health_score, s.driver_1 FROM core.account_health_score s
                         WHERE list_contains((SELECT client_ids FROM marts.csm_portfolio WHERE csm_id = ?), s.account_id)
                         AND s.band <> 'Healthy' ORDER BY s.health_score LIMIT 3""", [csm_id])
-    qbr = _rows(con, "SELECT * FROM marts.qbr_compliance WHERE csm_id = ?", [csm_id])
+    qbr = fetch_dicts(con, "SELECT * FROM marts.qbr_compliance WHERE csm_id = ?", [csm_id])
     trend = " -> ".join(f"{r['overall_score']:.1f}" for r in history[-4:])
     lines = [f"CSM review: {csm_id}, quarter ending {q}", "",
              f"Overall {row['overall_score']:.1f} (team average {row['team_average']:.1f}, rank {row['peer_rank']}); "

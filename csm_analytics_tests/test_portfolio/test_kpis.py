@@ -71,5 +71,6 @@ def test_scorecard_review_and_team_view(kpis):
     assert len(team.splitlines()) == 3 + ranked and " 1  " in team
     with pytest.raises(ReviewError, match="no scorecard for 'CSM99'"):
         csm_review(kpis, "CSM99")
-    quarters = [str(r[0]) for r in kpis.execute("SELECT DISTINCT quarter_end FROM marts.csm_scorecard ORDER BY 1").fetchall()]
-    assert f"quarter ending {quarters[0]}" in csm_review(kpis, csm, quarters[0]) or csm not in team
+    first_quarter, first_csm = kpis.execute(
+        "SELECT quarter_end, csm_id FROM marts.csm_scorecard ORDER BY quarter_end, csm_id LIMIT 1").fetchall()[0]
+    assert f"quarter ending {first_quarter}" in csm_review(kpis, first_csm, str(first_quarter))
