@@ -5,6 +5,7 @@ from dagster import AssetSelection, Definitions, define_asset_job, in_process_ex
 from csm_analytics.lib.resources import default_resources
 from csm_analytics.alerts import definitions as alerts
 from csm_analytics.churn import definitions as churn
+from csm_analytics.expansion import definitions as expansion
 from csm_analytics.health import definitions as health
 from csm_analytics.portfolio import definitions as portfolio
 from csm_analytics.sources import definitions as sources
@@ -21,7 +22,7 @@ def build_definitions() -> Definitions:
         executor=in_process_executor,
     )
     return Definitions.merge(sources.build_defs(), health.build_defs(), churn.build_defs(), alerts.build_defs(),
-                             portfolio.build_defs(), platform)
+                             portfolio.build_defs(), expansion.build_defs(), platform)
 
 
 defs = build_definitions()

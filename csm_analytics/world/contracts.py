@@ -44,6 +44,7 @@ class ContractBook:
     p_churn: np.ndarray
     p_downgrade: np.ndarray
     number: np.ndarray  # contract sequence number since the account was created
+    exit_driver: np.ndarray  # index into EXIT_DRIVERS of the largest churn term (churned contracts; else -1)
     active_to: np.ndarray  # last day each account exists (churn end date or last day)
 
     def at(self, acc: np.ndarray, day: np.ndarray) -> np.ndarray:
@@ -58,6 +59,23 @@ def _window_count(cum: np.ndarray, idx: np.ndarray, lo: np.ndarray, hi: np.ndarr
 
 
 def churn_logit(spec: WorldSpec, acc: AccountTraits, csms: CsmTraits, sig: RenewalSignals, idx, end) -> np.ndarray:
+    return _logit(churn_terms(spec, acc, csms, sig, idx, end))
+
+
+def _logit(terms: dict) -> np.ndarray:
+    logit = terms["intercept"]
+    for name in EXIT_DRIVERS:  # the order of the original sum, so the draws stay bit-identical
+        logit = logit + terms[name]
+    return logit
+
+
+# The log-odds terms a churned account's exit reason is drawn from (see world/advocacy.py), in a fixed order.
+EXIT_DRIVERS = ("latent_health", "usage_decline", "escalations", "failed_payments", "missed_qbrs", "detractor",
+                "incidents", "csm_skill")
+
+
+def churn_terms(spec: WorldSpec, acc: AccountTraits, csms: CsmTraits, sig: RenewalSignals, idx, end) -> dict:
+    """Each term of the churn log-odds at a contract end (deterministic: no random draws)."""
     c = spec.churn
     d = spec.history_days
     h_pre = window_mean(sig.health_cumsum, idx, end - 120, end - 30)
@@ -72,17 +90,17 @@ def churn_logit(spec: WorldSpec, acc: AccountTraits, csms: CsmTraits, sig: Renew
     detractor = np.nan_to_num(nps, nan=10.0) <= 6
     skill = csms.skill[acc.owner_at(idx, end)]
     intercept = np.array([t.churn_intercept for t in TIERS.values()])[acc.tier[idx]]
-    return (
-        intercept
-        + c.latent_health * h_pre
-        + c.usage_decline * decline
-        + c.escalations_90d * esc
-        + c.failed_payments_180d * failed
-        + c.missed_qbrs_365d * missed
-        + c.detractor_nps * detractor
-        + c.critical_incidents_180d * incidents
-        + c.csm_skill * (skill - 0.6)
-    )
+    return {
+        "intercept": intercept,
+        "latent_health": c.latent_health * h_pre,
+        "usage_decline": c.usage_decline * decline,
+        "escalations": c.escalations_90d * esc,
+        "failed_payments": c.failed_payments_180d * failed,
+        "missed_qbrs": c.missed_qbrs_365d * missed,
+        "detractor": c.detractor_nps * detractor,
+        "incidents": c.critical_incidents_180d * incidents,
+        "csm_skill": c.csm_skill * (skill - 0.6),
+    }
 
 
 def build_contracts(
@@ -99,7 +117,7 @@ def build_contracts(
         start=np.zeros(shape, np.int64), end=np.zeros(shape, np.int64), arr=np.zeros(shape),
         seats=np.zeros(shape, np.int64), valid=np.zeros(shape, bool), outcome=np.full(shape, UNDECIDED),
         downgrade_amount=np.zeros(shape), p_churn=np.full(shape, np.nan), p_downgrade=np.full(shape, np.nan),
-        number=np.zeros(shape, np.int64), active_to=np.full(n, d - 1, np.int64),
+        number=np.zeros(shape, np.int64), exit_driver=np.full(shape, -1, np.int64), active_to=np.full(n, d - 1, np.int64),
     )
     alive = np.ones(n, bool)
     seats = acc.seats0.astype(float)
@@ -118,13 +136,16 @@ def build_contracts(
         idx = np.flatnonzero(valid & (end <= d - 1))
         if len(idx) == 0:
             continue
-        logit = churn_logit(spec, acc, csms, sig, idx, end[idx])
+        terms = churn_terms(spec, acc, csms, sig, idx, end[idx])
+        logit = _logit(terms)
+        driver = np.argmax(np.stack([terms[name] for name in EXIT_DRIVERS]), axis=0)
         p_churn = sigmoid(logit)
         p_down = sigmoid(logit + spec.churn.downgrade_offset)
         u = rng.random(len(idx))
         outcome = np.where(u < p_churn, CHURNED, np.where(rng.random(len(idx)) < p_down, DOWNGRADED, RENEWED))
         book.outcome[idx, j], book.p_churn[idx, j], book.p_downgrade[idx, j] = outcome, p_churn, p_down
         churned = idx[outcome == CHURNED]
+        book.exit_driver[churned, j] = driver[outcome == CHURNED]
         alive[churned] = False
         book.active_to[churned] = end[churned]
         down = idx[outcome == DOWNGRADED]

@@ -17,6 +17,7 @@ from tqdm import tqdm
 
 from csm_analytics.world import schemas, signals
 from csm_analytics.world.acknowledgments import alert_acknowledgments
+from csm_analytics.world.advocacy import advocacy_tables
 from csm_analytics.world.contracts import CHURNED, RenewalSignals, build_contracts
 from csm_analytics.world.latent import (
     CSM_NAMES, CsmTraits, latent_health, make_accounts, make_csms, with_leading_zero_cumsum,
@@ -46,6 +47,8 @@ def world_is_current(spec: WorldSpec, out: Path) -> bool:
     manifest = out / MANIFEST
     if not manifest.exists():
         return False
+    if any(not (out / f"{name}.parquet").exists() for name in schemas.CANONICAL_TABLES):
+        return False  # written by an older generator that lacked a table
     return json.loads(manifest.read_text()).get("spec") == spec.manifest()
 
 
@@ -145,6 +148,7 @@ def _chunk(spec: WorldSpec, csms: CsmTraits, chunk: int, offset: int, n: int, tr
     w = ChunkWriter(spec.start, acc, csms, chunk)
     tables = build_chunk_tables(w, csms, book, ev, usage, rng, d - 1, spec.resolved_usage_grain)
     tables["alert_acknowledgments"] = alert_acknowledgments(w, acc, csms, tables, np.random.default_rng([spec.seed, 5, chunk]), d - 1)
+    tables.update(advocacy_tables(w, book, ev, health, np.random.default_rng([spec.seed, 6, chunk]), d - 1))
     _write_truth(w, acc, book, health, truth)
     return tables
 

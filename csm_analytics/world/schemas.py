@@ -36,6 +36,14 @@ OPPORTUNITY_STAGES = [
 OPPORTUNITY_STATUSES = ["open", "won", "lost"]
 SOURCE_SIGNALS = ["worker_growth", "seat_ceiling", "new_country", "cor_to_eor", "qbr_discussion", "inbound"]
 USAGE_GRAINS = ["day", "week", "month"]
+INTENT_SIGNAL_TYPES = ["new_country_interest", "eor_pattern"]
+REFERRAL_TYPES = ["referral", "warm_introduction"]
+REFERRAL_STATUSES = ["offered", "opportunity", "won", "lost"]
+EXIT_REASONS = [
+    "low adoption or value", "poor support experience", "financial distress", "weak relationship",
+    "product dissatisfaction", "payroll or compliance errors", "budget cuts", "acquired or merged",
+    "moved to a competitor",
+]
 
 DATE = {"sql": "DATE"}
 
@@ -201,6 +209,48 @@ class AlertAcknowledgments(pa.DataFrameModel):
     acknowledged_at: Series[pa.DateTime] = pa.Field(nullable=True)
 
 
+class OpportunityStageHistory(pa.DataFrameModel):
+    """Every stage an expansion opportunity entered, with the day it entered it (the CRM's stage history)."""
+
+    opportunity_id: Series[str]
+    account_id: Series[str]
+    stage: Series[str] = pa.Field(isin=OPPORTUNITY_STAGES)
+    entered_date: Series[pa.DateTime] = _date()
+
+
+class IntentSignals(pa.DataFrameModel):
+    """Product-telemetry expansion intent: interest in hiring in a new country (`country` says which), and
+    contractor-of-record usage that looks like EOR (contractors engaged full-time in one country for months)."""
+
+    signal_id: Series[str] = pa.Field(unique=True)
+    account_id: Series[str]
+    signal_date: Series[pa.DateTime] = _date()
+    signal_type: Series[str] = pa.Field(isin=INTENT_SIGNAL_TYPES)
+    country: Series[str] = pa.Field(nullable=True)
+
+
+class Referrals(pa.DataFrameModel):
+    """Referrals and warm introductions a client offered; some become new-logo opportunities."""
+
+    referral_id: Series[str] = pa.Field(unique=True)
+    account_id: Series[str]
+    referral_date: Series[pa.DateTime] = _date()
+    referral_type: Series[str] = pa.Field(isin=REFERRAL_TYPES)
+    prospect_name: Series[str]
+    status: Series[str] = pa.Field(isin=REFERRAL_STATUSES)
+    opportunity_amount: Series[float] = pa.Field(gt=0, nullable=True)
+    close_date: Series[pa.DateTime] = _date(nullable=True)
+
+
+class ExitReasons(pa.DataFrameModel):
+    """The exit reason recorded for each churned contract (from the exit interview)."""
+
+    contract_id: Series[str] = pa.Field(unique=True)
+    account_id: Series[str]
+    recorded_date: Series[pa.DateTime] = _date()
+    exit_reason: Series[str] = pa.Field(isin=EXIT_REASONS)
+
+
 # table name -> (model, primary key columns, {column: parent table})
 CANONICAL_TABLES: dict[str, tuple[type[pa.DataFrameModel], tuple[str, ...], dict[str, str]]] = {
     "csms": (Csms, ("csm_id",), {}),
@@ -218,6 +268,10 @@ CANONICAL_TABLES: dict[str, tuple[type[pa.DataFrameModel], tuple[str, ...], dict
     "expansion_opportunities": (ExpansionOpportunities, ("opportunity_id",), {"account_id": "accounts"}),
     "dashboard_logins": (DashboardLogins, ("csm_id", "login_at"), {"csm_id": "csms"}),
     "alert_acknowledgments": (AlertAcknowledgments, ("alert_key",), {"account_id": "accounts", "csm_id": "csms"}),
+    "opportunity_stage_history": (OpportunityStageHistory, ("opportunity_id", "stage"), {"account_id": "accounts"}),
+    "intent_signals": (IntentSignals, ("signal_id",), {"account_id": "accounts"}),
+    "referrals": (Referrals, ("referral_id",), {"account_id": "accounts"}),
+    "exit_reasons": (ExitReasons, ("contract_id",), {"account_id": "accounts"}),
 }
 
 

@@ -228,12 +228,17 @@ def _invoices(w: ChunkWriter, book: ContractBook, inv: Events, as_of_day: int) -
     })
 
 
+def opportunity_stage(o: Events, as_of_day: int) -> tuple[np.ndarray, np.ndarray]:
+    """(closed, stage index) of each opportunity on the as-of date; open ones progress with age."""
+    closed = o["close_day"] <= as_of_day
+    open_stage = np.minimum((o["progress"] * np.clip((as_of_day - o["day"]) / 60.0, 0.3, 1.0) * 4).astype(np.int64), 3)
+    return closed, np.where(closed, np.where(o["won"], 4, 5), open_stage)
+
+
 def _opportunities(w: ChunkWriter, o: Events, as_of_day: int) -> pa.Table:
     m = len(o["acc"])
-    closed = o["close_day"] <= as_of_day
+    closed, stage = opportunity_stage(o, as_of_day)
     status = np.where(closed, np.where(o["won"], 1, 2), 0)
-    open_stage = np.minimum((o["progress"] * np.clip((as_of_day - o["day"]) / 60.0, 0.3, 1.0) * 4).astype(np.int64), 3)
-    stage = np.where(closed, np.where(o["won"], 4, 5), open_stage)
     attributed = o["attributed_owner"]
     ids = w.ids("OPP", m)
     return pa.table({

@@ -1,0 +1,9 @@
+"""The expansion domain: readiness signals, the calibrated pipeline forecast and its backtest, the KPI catalogue."""
+
+from dagster import Definitions
+
+from csm_analytics.expansion.assets import ExpansionConfigResource, expansion_assets
+
+
+def build_defs() -> Definitions:
+    return Definitions(assets=expansion_assets, resources={"expansion_config": ExpansionConfigResource()})
