@@ -78,6 +78,9 @@ intent AS (
            string_agg(DISTINCT s.country, ', ' ORDER BY s.country) AS countries_of_interest
     FROM active a JOIN raw.intent_signals s
       ON s.account_id = a.account_id AND s.signal_date BETWEEN a.as_of_date - {c.intent_days - 1} AND a.as_of_date
+    WHERE NOT EXISTS (  -- intent already followed by an opportunity is being worked; only open intent counts
+        SELECT 1 FROM raw.expansion_opportunities o
+        WHERE o.account_id = s.account_id AND o.created_date BETWEEN s.signal_date AND a.as_of_date)
     GROUP BY ALL
 ),
 talk AS (
