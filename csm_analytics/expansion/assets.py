@@ -42,6 +42,7 @@ def validate_readiness(con, config: ExpansionConfig) -> tuple[dict, pd.DataFrame
     dates = signals.validation_dates(first, last, config) if first else []
     frame = signals.backtest_frame(con, config, dates)
     summary = signals.lift_summary(frame)
+    summary["lift_95ci"] = signals.lift_interval(frame)
     per_date = pd.DataFrame([{"as_of_date": d, **signals.lift_summary(g)} for d, g in frame.groupby("as_of_date")])
     without_intent = {n: w for n, w in config.weights.items() if n not in ("new_country", "cor_to_eor")}
     ablations = {"any won close in the window (incl. open pipeline)": signals.lift_summary(frame, outcome="any_win")}

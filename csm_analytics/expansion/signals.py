@@ -185,6 +185,26 @@ def lift_summary(frame: pd.DataFrame, outcome: str = "expanded", score: str = "r
             "lift": round(top_rate / base, 3) if base > 0 else None}
 
 
+def lift_interval(frame: pd.DataFrame, outcome: str = "expanded", reps: int = 500, seed: int = 0) -> tuple:
+    """95 % bootstrap interval of the pooled lift, resampling accounts (all their as-of dates together)."""
+    if frame.empty:
+        return (None, None)
+    top = top_decile(frame).to_numpy()
+    y = frame[outcome].to_numpy(dtype=float)
+    codes, accounts = pd.factorize(frame["account_id"])
+    n = len(accounts)
+    top_hits = np.bincount(codes, weights=y * top, minlength=n)
+    top_rows = np.bincount(codes, weights=top.astype(float), minlength=n)
+    hits = np.bincount(codes, weights=y, minlength=n)
+    rows = np.bincount(codes, minlength=n).astype(float)
+    draws = np.random.default_rng(seed).integers(0, n, (reps, n))
+    counts = np.stack([np.bincount(d, minlength=n) for d in draws]).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lifts = (counts @ top_hits / (counts @ top_rows)) / (counts @ hits / (counts @ rows))
+    low, high = np.nanpercentile(lifts, [2.5, 97.5])
+    return (round(float(low), 3), round(float(high), 3))
+
+
 def backtest_frame(con, config: ExpansionConfig, dates: list[dt.date]) -> pd.DataFrame:
     """The index on each past as-of date joined to what happened in the following horizon."""
     if not dates:
