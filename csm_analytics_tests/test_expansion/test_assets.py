@@ -1,0 +1,114 @@
+"""The expansion assets on the default world: the ranked list, the point-in-time lift, the forecast backtest."""
+
+import datetime as dt
+import shutil
+
+import duckdb
+import pytest
+from dagster import DagsterInstance, materialize
+from dagster_duckdb import DuckDBResource
+
+from csm_analytics.expansion import signals
+from csm_analytics.expansion.assets import ExpansionConfigResource, expansion_assets
+from csm_analytics.expansion.config import COMPONENTS, load_expansion_config
+from csm_analytics.health.assets import HealthConfigResource
+
+
+@pytest.fixture(scope="module")
+def expanded(scored, tmp_path_factory):
+    warehouse = tmp_path_factory.mktemp("expansion") / "warehouse.duckdb"
+    shutil.copy(scored[1], warehouse)
+    result = materialize(expansion_assets, instance=DagsterInstance.ephemeral(), resources={
+        "duckdb": DuckDBResource(database=str(warehouse)), "health_config": HealthConfigResource(),
+        "expansion_config": ExpansionConfigResource()})
+    assert result.success
+    return result, warehouse
+
+
+def _metadata(result, table):
+    event = next(e for e in result.get_asset_materialization_events() if e.asset_key.path == ["marts", table])
+    return event.materialization.metadata
+
+
+def test_ranked_list_shows_index_components_signal_arr_and_action(expanded):
+    con = duckdb.connect(str(expanded[1]), read_only=True)
+    frame = con.execute("SELECT * FROM marts.expansion_signals ORDER BY rank").df()
+    active = con.execute("SELECT count(DISTINCT account_id) FROM raw.contracts WHERE DATE '2026-09-30' "
+                         "BETWEEN start_date AND end_date").fetchall()[0][0]
+    assert len(frame) == active and list(frame["rank"]) == list(range(1, active + 1))
+    assert frame["readiness_index"].between(0, 100).all() and frame["readiness_index"].is_monotonic_decreasing
+    weights = load_expansion_config().weights
+    recomputed = sum(frame[n] * weights[n] for n in COMPONENTS)
+    assert (recomputed - frame["readiness_index"]).abs().max() < 0.06  # components (rounded to 4 places) add up
+    assert set(frame["strongest_signal"]) <= {*COMPONENTS, "none"}
+    assert frame["recommended_action"].notna().all() and frame["csm_id"].notna().all()
+    assert (frame["estimated_expansion_arr"] >= 0).all() and frame["estimated_expansion_arr"].iloc[:20].gt(0).all()
+
+
+def test_top_decile_lift_on_the_default_world(expanded, default_world):
+    """Measured 2.93x (95 % bootstrap interval 2.27-3.63) pooled over 15 monthly as-of dates: the 3x target
+    sits inside the interval but the point estimate is below it, so the asset check warns (see docs/metrics.md).
+    What this test holds: a strong lift, and a ranking at least as good as knowing each account's true growth
+    rate (the world's main expansion driver, from the ground truth no asset reads)."""
+    result, warehouse = expanded
+    lift = _metadata(result, "expansion_signals")["top_decile_lift"].value
+    assert lift >= 2.75
+    check = next(c for c in result.get_asset_check_evaluations() if c.check_name == "top_decile_lift")
+    assert check.passed == (lift >= 3.0)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    config = load_expansion_config()
+    first, last = con.execute("SELECT min(as_of_date), max(as_of_date) FROM core.account_health_history").fetchall()[0]
+    frame = signals.backtest_frame(con, config, signals.validation_dates(first, last, config))
+    assert signals.lift_summary(frame)["lift"] == lift
+    truth = duckdb.sql(f"SELECT account_id, growth_rate FROM '{default_world}/_truth/account_truth.parquet'").df()
+    with_truth = frame.merge(truth, on="account_id")
+    assert lift >= signals.lift_summary(with_truth, score="growth_rate")["lift"]
+
+
+def test_index_reads_nothing_after_its_as_of_date(expanded, tmp_path):
+    """Delete everything after the as-of date: the index on that date must not move (no leakage)."""
+    as_of = dt.date(2026, 3, 1)
+    config = load_expansion_config()
+    full = duckdb.connect(str(expanded[1]), read_only=True)
+    before = full.execute(signals.readiness_sql(config, [as_of]) + " ORDER BY account_id").df()
+    full.close()
+    cut = tmp_path / "cut.duckdb"
+    shutil.copy(expanded[1], cut)
+    con = duckdb.connect(str(cut))
+    d = f"DATE '{as_of}'"
+    for sql in [f"DELETE FROM raw.product_usage WHERE usage_date > {d}", f"DELETE FROM raw.qbrs WHERE qbr_date > {d}",
+                f"DELETE FROM raw.intent_signals WHERE signal_date > {d}",
+                f"DELETE FROM raw.expansion_opportunities WHERE created_date > {d}",
+                f"UPDATE raw.expansion_opportunities SET status = 'open', close_date = NULL WHERE close_date > {d}",
+                f"DELETE FROM core.account_health_history WHERE as_of_date > {d}",
+                f"UPDATE raw.contracts SET renewal_outcome = NULL WHERE end_date > {d}"]:
+        con.execute(sql)
+    after = con.execute(signals.readiness_sql(config, [as_of]) + " ORDER BY account_id").df()
+    assert len(before) > 150
+    assert before.equals(after)
+
+
+def test_forecast_backtest_exists_on_day_one(expanded):
+    con = duckdb.connect(str(expanded[1]), read_only=True)
+    quarters = con.execute("SELECT quarter_start, forecast, actual, variance FROM marts.expansion_forecast_accuracy "
+                           "ORDER BY 1").fetchall()
+    assert len(quarters) == 6 and all(f > 0 and a > 0 for _, f, a, _ in quarters)
+    assert all(v == pytest.approx(f / a - 1, abs=1e-4) for _, f, a, v in quarters)
+    # the world's later stages close more often: committed beats signal identified in every calibrated quarter,
+    # and with a year and more of history the probabilities rise stage by stage
+    probabilities = con.execute("SELECT quarter_start, list(probability ORDER BY stage_order) FROM "
+                                "marts.expansion_stage_calibration WHERE probability IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall()
+    assert all(p[3] > p[0] for _, p in probabilities)
+    assert all(p == sorted(p) for q, p in probabilities if q >= dt.date(2025, 10, 1))
+    live = con.execute("SELECT quarter_start, sum(weighted_forecast) FROM marts.expansion_forecast "
+                       "WHERE NOT quarter_complete GROUP BY 1").fetchall()
+    assert live[0][0] == dt.date(2026, 10, 1) and live[0][1] > 0
+
+
+def test_kpi_catalogue_is_complete(expanded):
+    con = duckdb.connect(str(expanded[1]), read_only=True)
+    names = {r[0] for r in con.execute("SELECT DISTINCT kpi FROM marts.account_management_kpis").fetchall()}
+    assert len(names) == 21
+    impact = con.execute("SELECT value, ci_low, ci_high, p_value FROM marts.account_management_kpis "
+                         "WHERE kpi LIKE 'Check-In Impact%'").fetchall()[0]
+    assert impact[1] < impact[0] < impact[2] and 0 <= impact[3] <= 1
