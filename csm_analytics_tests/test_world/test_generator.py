@@ -69,3 +69,13 @@ def test_schema_docs_are_current():
     from csm_analytics.world.schema_docs import render_schema_docs
 
     assert (PROJECT_ROOT / "docs" / "schemas.md").read_text() == render_schema_docs()
+
+
+def test_a_world_missing_a_newer_table_is_regenerated(tmp_path):
+    """A world written before a table existed (say `referrals`) is not current, so `generate` rewrites it."""
+    out = tmp_path / "old"
+    spec = WorldSpec(accounts=20, history_days=150)
+    generate_world(spec, out, progress=False)
+    assert world_is_current(spec, out)
+    (out / "referrals.parquet").unlink()
+    assert not world_is_current(spec, out)
