@@ -7,12 +7,12 @@ from dagster import (
 )
 from dagster_duckdb import DuckDBResource
 
-from csm_analytics.expansion import forecast, signals
+from csm_analytics.expansion import charts, forecast, signals
 from csm_analytics.expansion.config import COMPONENTS, ExpansionConfig, load_expansion_config
 from csm_analytics.expansion.impact import CHECK_IN_RENEWALS_SQL, check_in_impact
 from csm_analytics.expansion.kpis import COLUMNS, catalogue_rows
 from csm_analytics.health.assets import HealthConfigResource
-from csm_analytics.lib.metadata import preview, table_md
+from csm_analytics.lib.metadata import png_md, preview, table_md
 from csm_analytics.lib.warehouse import replace_table
 from csm_analytics.portfolio.kpis import tier_targets_view
 
@@ -76,6 +76,7 @@ def expansion_signals(duckdb: DuckDBResource, expansion_config: ExpansionConfigR
             "top_decile_lift": lift if lift is not None else "n/a",
             "validation": table_md(list(summary.items()), ["measure", "value"]),
             "lift_by_as_of_date": MetadataValue.md(per_date.to_markdown(index=False) if len(per_date) else "_none_"),
+            "lift_chart": png_md(charts.lift_by_date(per_date, config.min_lift), "lift") if len(per_date) else "n/a",
             "ablations": table_md([(k, v["lift"], v["base_rate"], v["top_decile_rate"]) for k, v in ablations.items()],
                                   ["variant", "lift", "base_rate", "top_decile_rate"]),
         },
@@ -121,8 +122,10 @@ def expansion_forecast_accuracy(duckdb: DuckDBResource, expansion_config: Expans
                              forecast.accuracy_sql(target=config.target_variance, strong=config.strong_variance))
         table = preview(con, "SELECT * FROM marts.expansion_forecast_accuracy", 20)
         mean_abs = con.execute("SELECT avg(abs(variance)) FROM marts.expansion_forecast_accuracy").fetchall()[0][0]
+        accuracy = con.execute("SELECT quarter_start, forecast, actual FROM marts.expansion_forecast_accuracy").df()
     return MaterializeResult(
         metadata={"dagster/row_count": rows, "quarters": table,
+                  "forecast_vs_actual": png_md(charts.forecast_vs_actual(accuracy), "forecast") if rows else "n/a",
                   "mean_absolute_variance": round(mean_abs, 4) if mean_abs is not None else "n/a"},
         check_results=[AssetCheckResult(
             check_name="variance_within_target", severity=AssetCheckSeverity.WARN,
