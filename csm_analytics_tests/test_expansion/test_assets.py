@@ -112,3 +112,26 @@ def test_kpi_catalogue_is_complete(expanded):
     impact = con.execute("SELECT value, ci_low, ci_high, p_value FROM marts.account_management_kpis "
                          "WHERE kpi LIKE 'Check-In Impact%'").fetchall()[0]
     assert impact[1] < impact[0] < impact[2] and 0 <= impact[3] <= 1
+
+
+def test_assets_on_an_empty_warehouse_write_empty_tables(tmp_path):
+    """No data yet: every table still exists (empty), the lift is n/a and the checks fail rather than crash."""
+    from csm_analytics_tests.fixtures import empty_raw_warehouse
+
+    warehouse = tmp_path / "empty.duckdb"
+    con = empty_raw_warehouse(warehouse)
+    con.execute("CREATE SCHEMA core; CREATE TABLE core.account_health_history "
+                "(account_id VARCHAR, as_of_date DATE, health_score DOUBLE)")
+    con.close()
+    result = materialize(expansion_assets, instance=DagsterInstance.ephemeral(), resources={
+        "duckdb": DuckDBResource(database=str(warehouse)), "health_config": HealthConfigResource(),
+        "expansion_config": ExpansionConfigResource()})
+    assert result.success
+    assert _metadata(result, "expansion_signals")["top_decile_lift"].value == "n/a"
+    assert all(not c.passed for c in result.get_asset_check_evaluations())
+    con = duckdb.connect(str(warehouse), read_only=True)
+    counts = [con.execute(f"SELECT count(*) FROM marts.{t}").fetchall()[0][0] for t in
+              ("expansion_signals", "expansion_forecast", "expansion_stage_calibration", "expansion_forecast_accuracy")]
+    assert counts == [0, 0, 0, 0]
+    kpis = con.execute("SELECT count(*), count(value) FROM marts.account_management_kpis").fetchall()[0]
+    assert kpis[0] == 21 and kpis[1] == 0  # one blank row per KPI, never a made-up value
