@@ -36,22 +36,6 @@ class ExpansionConfigResource(ConfigurableResource):
         return load_expansion_config(self.path or None)
 
 
-def validate_readiness(con, config: ExpansionConfig) -> tuple[dict, pd.DataFrame, dict]:
-    """Point-in-time lift of the index (pooled over as-of dates), per date, and the ablations."""
-    first, last = con.execute("SELECT min(as_of_date), max(as_of_date) FROM core.account_health_history").fetchall()[0]
-    dates = signals.validation_dates(first, last, config) if first else []
-    frame = signals.backtest_frame(con, config, dates)
-    summary = signals.lift_summary(frame)
-    summary["lift_95ci"] = signals.lift_interval(frame)
-    per_date = pd.DataFrame([{"as_of_date": d, **signals.lift_summary(g)} for d, g in frame.groupby("as_of_date")])
-    without_intent = {n: w for n, w in config.weights.items() if n not in ("new_country", "cor_to_eor")}
-    ablations = {"any won close in the window (incl. open pipeline)": signals.lift_summary(frame, outcome="any_win")}
-    if len(frame):
-        frame = frame.assign(no_intent=signals.rescored(frame, without_intent))
-        ablations["index without the intent-signal components"] = signals.lift_summary(frame, score="no_intent")
-    return summary, per_date, ablations
-
-
 @asset(key=SIGNALS_KEY, group_name="expansion", kinds={"duckdb"},
        deps=[*raw("accounts", "contracts", "product_usage", "intent_signals", "qbrs", "expansion_opportunities",
                   "csm_assignments"), HISTORY],
@@ -67,7 +51,7 @@ def expansion_signals(duckdb: DuckDBResource, expansion_config: ExpansionConfigR
                            "recommended_action FROM marts.expansion_signals", 15)
         by_signal = preview(con, "SELECT strongest_signal, count(*) AS accounts, round(avg(readiness_index), 1) AS "
                                  "avg_index FROM marts.expansion_signals GROUP BY 1 ORDER BY 2 DESC", 10)
-        summary, per_date, ablations = validate_readiness(con, config)
+        summary, per_date, ablations = signals.validate_readiness(con, config)
     lift = summary["lift"]
     return MaterializeResult(
         metadata={

@@ -220,3 +220,19 @@ def backtest_frame(con, config: ExpansionConfig, dates: list[dt.date]) -> pd.Dat
 def rescored(frame: pd.DataFrame, weights: dict[str, float]) -> pd.Series:
     """The index under other weights (for the ablation that shows which signals carry the lift)."""
     return sum(frame[name] * weight for name, weight in weights.items())
+
+
+def validate_readiness(con, config: ExpansionConfig) -> tuple[dict, pd.DataFrame, dict]:
+    """Point-in-time lift of the index (pooled over as-of dates), per date, and the ablations."""
+    first, last = con.execute("SELECT min(as_of_date), max(as_of_date) FROM core.account_health_history").fetchall()[0]
+    dates = validation_dates(first, last, config) if first else []
+    frame = backtest_frame(con, config, dates)
+    summary = lift_summary(frame)
+    summary["lift_95ci"] = lift_interval(frame)
+    per_date = pd.DataFrame([{"as_of_date": d, **lift_summary(g)} for d, g in frame.groupby("as_of_date")])
+    without_intent = {n: w for n, w in config.weights.items() if n not in ("new_country", "cor_to_eor")}
+    ablations = {"any won close in the window (incl. open pipeline)": lift_summary(frame, outcome="any_win")}
+    if len(frame):
+        frame = frame.assign(no_intent=rescored(frame, without_intent))
+        ablations["index without the intent-signal components"] = lift_summary(frame, score="no_intent")
+    return summary, per_date, ablations
