@@ -161,6 +161,23 @@ def cmd_scorecard(args) -> int:
     return _print_report(render, (ReviewError,))
 
 
+def cmd_qbr_pack(args) -> int:
+    from csm_analytics.health.config import load_health_config
+    from csm_analytics.lib import paths
+    from csm_analytics.reports.qbr.pack import build_pack
+    from csm_analytics.reports.qbr.pack_data import UnknownAccount
+
+    def render(con):
+        out = Path(args.out) if args.out else paths.data_dir() / "reports" / "qbr"
+        pack = build_pack(con, args.account_id, load_health_config(), args.as_of, out_dir=out)
+        if args.markdown:
+            return pack.markdown
+        return (f"QBR pack for {pack.facts['account']['account_name']} ({args.account_id}) as of {pack.as_of}: "
+                f"{pack.html_path} ({pack.seconds:.2f} s)")
+
+    return _print_report(render, (UnknownAccount, LookupError, ValueError))
+
+
 def cmd_import_telco(args) -> int:
     import duckdb
 
@@ -253,6 +270,17 @@ def build_parser() -> argparse.ArgumentParser:
     tel.add_argument("--as-of", type=_date, default=DEFAULT_AS_OF, help="date the snapshot was taken")
     tel.add_argument("--skip-evaluation", action="store_true", help="import only")
     tel.set_defaults(func=cmd_import_telco)
+
+    qbr = sub.add_parser("qbr", help="QBR data packs", description="Build QBR data packs on demand.")
+    qbr_sub = qbr.add_subparsers(dest="qbr_command", required=True, metavar="SUBCOMMAND")
+    pack = qbr_sub.add_parser("pack", help="build one account's QBR pack (HTML under data/reports/qbr/)",
+                              description="Build the ten-section QBR data pack of one account from the warehouse: "
+                                          "a self-contained HTML file, or Markdown on stdout with --markdown.")
+    pack.add_argument("account_id", help="e.g. ACC0000010 (ids: raw.accounts, or `csm-analytics scorecard`)")
+    pack.add_argument("--as-of", type=_date, help="the pack's date (default: the latest scored day)")
+    pack.add_argument("--out", help="folder for the HTML (default data/reports/qbr)")
+    pack.add_argument("--markdown", action="store_true", help="print the Markdown pack instead of the file path")
+    pack.set_defaults(func=cmd_qbr_pack)
 
     sch = sub.add_parser("schemas", help="write docs/schemas.md from the pandera models",
                          description="Render the canonical table schemas (types, nullability, rules) as Markdown.")

@@ -8,6 +8,9 @@ from csm_analytics.churn import definitions as churn
 from csm_analytics.expansion import definitions as expansion
 from csm_analytics.health import definitions as health
 from csm_analytics.portfolio import definitions as portfolio
+from csm_analytics.reports import definitions as reports
+from csm_analytics.reports.executive.assets import REPORT_KEY
+from csm_analytics.reports.qbr.assets import PACK_KEY
 from csm_analytics.sources import definitions as sources
 
 MATERIALIZE_JOB = "materialize_everything"
@@ -16,13 +19,14 @@ MATERIALIZE_JOB = "materialize_everything"
 def build_definitions() -> Definitions:
     # DuckDB allows one writer process, so every run executes its steps in one process.
     platform = Definitions(
-        jobs=[define_asset_job(MATERIALIZE_JOB, selection=AssetSelection.all(),
-                               description="Every asset, in dependency order.")],
+        jobs=[define_asset_job(MATERIALIZE_JOB, selection=AssetSelection.all() - AssetSelection.assets(PACK_KEY, REPORT_KEY),
+                               description="Every asset but the per-account QBR packs and the monthly report "
+                                           "(jobs qbr_packs and executive_monthly_report), in dependency order.")],
         resources=default_resources(),
         executor=in_process_executor,
     )
     return Definitions.merge(sources.build_defs(), health.build_defs(), churn.build_defs(), alerts.build_defs(),
-                             portfolio.build_defs(), expansion.build_defs(), platform)
+                             portfolio.build_defs(), expansion.build_defs(), reports.build_defs(), platform)
 
 
 defs = build_definitions()

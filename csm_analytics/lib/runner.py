@@ -29,6 +29,34 @@ def materialize_everything(instance: DagsterInstance | None = None, verbose: boo
         keys = job.partitions_def.get_partition_keys(dynamic_partitions_store=instance)
         tags = {ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]}
     result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=quiet, tags=tags)
+    ok = _report(result, verbose)
+    if groups or not ok:
+        return ok
+    return _partitioned_reports(instance, verbose)
+
+
+def _partitioned_reports(instance: DagsterInstance, verbose: bool) -> bool:
+    """The QBR packs due (one run per account partition) and the latest month's executive report."""
+    from csm_analytics.definitions import defs
+    from csm_analytics.reports.executive.assets import REPORT_MONTHS
+
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    ok = True
+    packs = defs.resolve_job_def("qbr_packs")
+    accounts = instance.get_dynamic_partitions("qbr_accounts")
+    for account_id in accounts:
+        ok &= packs.execute_in_process(instance=instance, partition_key=account_id, raise_on_error=False,
+                                       run_config=quiet).success
+    month = REPORT_MONTHS.get_last_partition_key()
+    report = defs.resolve_job_def("executive_monthly_report").execute_in_process(
+        instance=instance, partition_key=month, raise_on_error=False, run_config=quiet)
+    if verbose:
+        print(f"  materialized reports/qbr_pack {'':<27} {len(accounts):>12,} packs (one run each)")
+        print(f"  materialized reports/executive_monthly_report {'':<9} {month}")
+    return ok and report.success
+
+
+def _report(result, verbose: bool) -> bool:
     failed_checks = [
         e for e in result.get_asset_check_evaluations()
         if not e.passed and e.severity == AssetCheckSeverity.ERROR

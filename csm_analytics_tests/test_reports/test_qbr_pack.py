@@ -1,0 +1,133 @@
+"""QBR packs on the scored default world: every section, embedded charts, numbers equal to the marts."""
+
+from __future__ import annotations
+
+import base64
+import re
+from html.parser import HTMLParser
+
+import duckdb
+import pytest
+from dagster import materialize
+
+from csm_analytics.cli import main
+from csm_analytics.health.config import load_health_config
+from csm_analytics.reports.qbr.assets import QBR_ACCOUNTS, qbr_action_items, qbr_pack, qbr_pipeline
+from csm_analytics.reports.qbr.pack import SECTIONS, build_pack
+
+ACCOUNT = "ACC0000010"
+
+
+class _Page(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.sections, self.images, self.text = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag in ("section", "footer") and attrs.get("id"):
+            self.sections.append(attrs["id"])
+        if tag == "img":
+            self.images.append(attrs["src"])
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def _parse(html: str) -> _Page:
+    page = _Page()
+    page.feed(html)
+    return page
+
+
+@pytest.fixture(scope="module")
+def pack(reporting, tmp_path_factory):
+    _, warehouse, _, _ = reporting
+    con = duckdb.connect(str(warehouse), read_only=True)
+    yield build_pack(con, ACCOUNT, load_health_config(), out_dir=tmp_path_factory.mktemp("packs")), con
+    con.close()
+
+
+def test_every_section_in_order_and_charts_embedded(pack):
+    built, _ = pack
+    page = _parse(built.html_path.read_text())
+    assert page.sections == list(SECTIONS)
+    pngs = [base64.b64decode(src.split(",", 1)[1]) for src in page.images]
+    assert len(pngs) == 5 and all(p.startswith(b"\x89PNG\r\n\x1a\n") and len(p) > 5000 for p in pngs)
+    assert all(src.startswith("data:image/png;base64,") for src in page.images)  # readable offline
+    assert "http://" not in built.html and "https://" not in built.html
+    for heading in ("Executive summary", "Benchmarks", "Action items", "Data freshness"):
+        assert heading in built.markdown or heading.split()[0] in built.markdown
+
+
+def test_numbers_equal_the_marts(pack):
+    built, con = pack
+    text = " ".join(_parse(built.html).text)
+    score, band = con.execute("SELECT health_score, band FROM core.account_health_score WHERE account_id = ?",
+                              [ACCOUNT]).fetchall()[0]
+    assert f"Score {score:.1f} ({band})" in text
+    p, arr = con.execute("SELECT churn_probability, arr FROM ml.churn_predictions WHERE account_id = ?",
+                         [ACCOUNT]).fetchall()[0]
+    assert built.facts["revenue"]["churn_probability"] == pytest.approx(p, abs=1e-4)
+    assert f"{arr:,.0f}" in text and f"{p:.0%}" in text
+    assert built.facts["revenue"]["revenue_at_risk"] == pytest.approx(arr * p, rel=1e-3)
+    statuses = dict(con.execute("""SELECT action, status FROM marts.qbr_action_items WHERE account_id = ?
+        AND qbr_date = (SELECT max(qbr_date) FROM marts.qbr_action_items WHERE account_id = ?)""",
+                                [ACCOUNT, ACCOUNT]).fetchall())
+    assert {a["action"]: a["status"] for a in built.facts["action_items"]} == statuses
+
+
+def test_benchmark_percentiles_recomputed_independently(pack):
+    built, con = pack
+    b = built.facts["benchmarks"]
+    me = con.execute("SELECT segment, tier FROM raw.accounts WHERE account_id = ?", [ACCOUNT]).fetchall()[0]
+    util = con.execute("""
+        SELECT c.account_id, c.seat_utilization FROM core.account_health_components c JOIN raw.accounts a USING (account_id)
+        WHERE c.as_of_date = DATE '2026-09-30' AND a.segment = ? AND a.tier = ?
+          AND c.account_id IN (SELECT account_id FROM raw.contracts WHERE DATE '2026-09-30' BETWEEN start_date AND end_date)
+    """, list(me)).df()
+    mine = util.set_index("account_id").seat_utilization[ACCOUNT]
+    peers = util[util.account_id != ACCOUNT].seat_utilization
+    expected = round(100 * ((peers < mine).sum() + 0.5 * (peers == mine).sum()) / len(peers))
+    assert b["peers"] == len(peers)
+    assert b["metrics"][0]["metric"] == "seat_utilization" and b["metrics"][0]["percentile"] == expected
+
+
+def test_narrative_rewriter_is_optional_and_safe(pack, monkeypatch):
+    built, con = pack
+    monkeypatch.setenv("CSM_NARRATIVE_REWRITER", "csm_analytics_tests.test_reports.rewriters:shout")
+    shouted = build_pack(con, ACCOUNT, load_health_config())
+    assert "WHAT WENT WELL" in shouted.markdown
+    monkeypatch.setenv("CSM_NARRATIVE_REWRITER", "csm_analytics_tests.test_reports.rewriters:broken")
+    fallback = build_pack(con, ACCOUNT, load_health_config())
+    assert re.search(r"What went well|No standout gains", fallback.markdown)
+    assert fallback.markdown == built.markdown.replace(str(built.html_path), str(fallback.html_path))
+
+
+def test_pipeline_adds_partitions_and_a_pack_materializes(reporting):
+    instance, warehouse, data, resources = reporting
+    result = materialize([qbr_action_items, qbr_pipeline], instance=instance, resources=resources)
+    assert result.success
+    due = instance.get_dynamic_partitions(QBR_ACCOUNTS.name)
+    con = duckdb.connect(str(warehouse), read_only=True)
+    expected = [r[0] for r in con.execute("SELECT account_id FROM marts.qbr_pipeline WHERE due_window IN "
+                                          "('overdue', 'this quarter') ORDER BY 1").fetchall()]
+    con.close()
+    assert due == expected and len(due) > 0
+    one = materialize([qbr_pack], instance=instance, resources=resources, partition_key=due[0],
+                      selection=[qbr_pack.key])
+    meta = one.asset_materializations_for_node("reports__qbr_pack")[0].metadata
+    assert "## 6. Benchmarks" in meta["pack"].value and (data / "reports" / "qbr" / f"{due[0]}.html").exists()
+    assert materialize([qbr_pipeline], instance=instance, resources=resources).success
+    con = duckdb.connect(str(warehouse), read_only=True)
+    assert con.execute("SELECT pack_status FROM marts.qbr_pipeline WHERE account_id = ?", [due[0]]).fetchall() == [("ready",)]
+    con.close()
+
+
+def test_cli_pack_for_a_past_date_and_unknown_account(reporting, capsys, monkeypatch, tmp_path):
+    _, warehouse, _, _ = reporting
+    monkeypatch.setenv("CSM_WAREHOUSE", str(warehouse))
+    assert main(["qbr", "pack", ACCOUNT, "--as-of", "2026-03-31", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / f"{ACCOUNT}_2026-03-31.html").exists() and not (tmp_path / f"{ACCOUNT}.json").exists()
+    assert main(["qbr", "pack", "ACC9999999"]) == 1
+    assert "Unknown account 'ACC9999999'" in capsys.readouterr().err
