@@ -11,11 +11,17 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 
 def materialize_everything(instance: DagsterInstance | None = None, verbose: bool = False,
-                           groups: list[str] | None = None) -> bool:
-    """Run every asset (or only those in `groups`) in one in-process run; False if anything failed."""
+                           groups: list[str] | None = None, definitions=None) -> bool:
+    """Run every asset (or only those in `groups`) in one in-process run; False if anything failed.
+
+    `definitions` defaults to the code location's; pass `build_definitions()` to bind the resources
+    of an environment chosen after import (tests, benchmarks).
+    """
     from dagster import AssetSelection, Definitions, define_asset_job
 
-    from csm_analytics.definitions import MATERIALIZE_JOB, defs
+    from csm_analytics.definitions import MATERIALIZE_JOB, defs as location_defs
+
+    defs = definitions or location_defs
 
     instance = instance or DagsterInstance.get()
     if groups:
