@@ -8,6 +8,7 @@ import json
 import shlex
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from csm_analytics.bench import report
@@ -22,9 +23,12 @@ def _sizes(text: str) -> list[int]:
     return [int(x.replace("_", "")) for x in text.split(",")]
 
 
-def measure(sizes: list[int], repeat: int, repeat_large: int, large_from: int, latency: bool) -> dict:
-    """Every measurement; each size's world is generated once per run into a temporary folder."""
-    results = {"gen": {}, "mat": {}, "inc": {}, "pandas": [], "latency": [], "repeat": {}}
+def measure(sizes: list[int], repeat: int, repeat_large: int, large_from: int, latency: bool,
+            save: Path | None = None) -> dict:
+    """Every measurement; each size's world is generated once per run into a temporary folder.
+    With `save`, the raw results are written there after each size (render them with --render)."""
+    results = {"gen": {}, "mat": {}, "inc": {}, "pandas": [], "latency": [], "repeat": {},
+               "measured_at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     for n in sizes:
         runs = repeat_large if n >= large_from else repeat
         results["repeat"][n] = runs
@@ -43,11 +47,19 @@ def measure(sizes: list[int], repeat: int, repeat_large: int, large_from: int, l
                     results["pandas"].append(run_child("pandas_health", raw))
                 if latency and n == min(sizes) and i == 0:
                     results["latency"] = run_child("alert_latency", tmp)["latencies"]
+        if save:
+            save.write_text(json.dumps(results))
     return results
 
 
+def load_results(path: Path) -> dict:
+    """Saved results; JSON turned the account counts into strings."""
+    raw = json.loads(path.read_text())
+    return {k: ({int(n): v for n, v in raw[k].items()} if isinstance(raw[k], dict) else raw[k]) for k in raw}
+
+
 def render(results: dict, command: str) -> str:
-    lines = report.header(command, results["repeat"])
+    lines = report.header(command, results["repeat"], results.get("measured_at"))
     lines += report.generation(results["gen"])
     lines += report.full_graph(results["mat"])
     lines += report.scaling(results["gen"], results["mat"])
@@ -72,18 +84,22 @@ def main(argv=None) -> int:
     parser.add_argument("--large-from", type=int, default=1_000_000, help="see --repeat-large (default 1000000)")
     parser.add_argument("--no-latency", action="store_true", help="skip the alert-latency trials (about 2 minutes)")
     parser.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "benchmarks.md"))
-    parser.add_argument("--json", help="also save the raw measurements to this file")
+    parser.add_argument("--json", help="also save the raw measurements to this file (after each size)")
+    parser.add_argument("--render", metavar="JSON", help="only write the report from measurements saved by --json")
+    parser.add_argument("--command", default="make bench", help="with --render: the command that measured")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         kind, *rest = args.child
         print(json.dumps(CHILDREN[kind](*rest)))
         return 0
-    results = measure(args.sizes, args.repeat, args.repeat_large or args.repeat, args.large_from, not args.no_latency)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, default=str))
-    command = "make bench" if argv is None and len(sys.argv) == 1 else \
-        "python -m csm_analytics.bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    if args.render:
+        results, command = load_results(Path(args.render)), args.command
+    else:
+        results = measure(args.sizes, args.repeat, args.repeat_large or args.repeat, args.large_from,
+                          not args.no_latency, Path(args.json) if args.json else None)
+        command = "make bench" if argv is None and len(sys.argv) == 1 else \
+            "python -m csm_analytics.bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     Path(args.out).write_text(render(results, command))
     print(f"wrote {args.out}")
     return 0

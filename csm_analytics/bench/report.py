@@ -57,12 +57,12 @@ def _scope(n: int) -> str:
     return f"groups {', '.join(BIG_WORLD_GROUPS)} (all but churn); daily assets over the last {BIG_WORLD_DAYS} days"
 
 
-def header(command: str, repeat: dict[int, int]) -> list[str]:
+def header(command: str, repeat: dict[int, int], measured_at: str | None = None) -> list[str]:
     counts = sorted(set(repeat.values()))
     runs = " and ".join(str(c) for c in counts)
     return [
         "# Benchmarks", "",
-        f"Measured by `{command}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.", "",
+        f"Measured by `{command}`, started {measured_at or time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.", "",
         f"Machine: {platform.platform()}, {_cpu_model()}, {os.cpu_count()} cores (shared with other work while "
         f"measuring), {mb(psutil.virtual_memory().total)} RAM; Python {platform.python_version()}.", "",
         f"Runs per figure: {runs} (per size below; every table says which). A figure is the median over runs; "
