@@ -66,6 +66,7 @@ def render(results: dict, command: str) -> str:
     lines += report.incremental(results["inc"], results["mat"])
     lines += report.health(results["mat"], results["pandas"])
     lines += report.latency(results["latency"])
+    lines += report.findings()
     lines += ["", "## Per-asset wall time and peak RSS"]
     for n, runs in sorted(results["mat"].items()):
         lines += report.per_asset(f"Full graph from clean, {n:,} accounts", runs)

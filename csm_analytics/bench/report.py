@@ -189,3 +189,16 @@ def latency(latencies: list[float]) -> list[str]:
             "From `alerts/alert_events` materialized with a new critical event to the message at a fake Slack Web "
             "API on 127.0.0.1, with `dagster-daemon` running `alert_delivery_sensor` (30 s interval). "
             f"{len(latencies)} trials: median **{med(latencies):.1f} s**, max {max(latencies):.1f} s (target < 60 s)."]
+
+
+def findings() -> list[str]:
+    """What earlier runs of this suite exposed, and what was changed (kept here so a re-run keeps the record)."""
+    return ["", "## What the measurements led to", "",
+            "- `marts/engagement_cadence` ran out of DuckDB's 3 GB budget at 1,000,000 accounts: it range-joined every "
+            "activity of an account to each of its 12 months. Activities are now counted per calendar month first and "
+            "joined on (account, month); the result is row-for-row identical (checked on a 2,000-account world).",
+            "- Loading a raw file validated it twice (a pass for valid rows, a second for rejected rows). The second "
+            "pass now runs only when the file holds more rows than were loaded; Parquet row counts come from metadata. "
+            "On clean files this halves the time of the biggest steps (`raw/product_usage`, `raw/activities`).",
+            "- Earlier: `marts/rebalancing_plan` (a Python loop, 27.8 s at 100,000 accounts) was vectorized, and "
+            "`marts/csm_scorecard` handles a history shorter than a year."]
