@@ -52,10 +52,19 @@ def measure(sizes: list[int], repeat: int, repeat_large: int, large_from: int, l
     return results
 
 
-def load_results(path: Path) -> dict:
-    """Saved results; JSON turned the account counts into strings."""
-    raw = json.loads(path.read_text())
-    return {k: ({int(n): v for n, v in raw[k].items()} if isinstance(raw[k], dict) else raw[k]) for k in raw}
+def load_results(paths: list[Path]) -> dict:
+    """Saved results, merged run by run (e.g. the small sizes and separate 1M runs); JSON made the counts strings."""
+    merged = {"gen": {}, "mat": {}, "inc": {}, "pandas": [], "latency": [], "repeat": {}}
+    for path in paths:
+        raw = json.loads(path.read_text())
+        for key in ("gen", "mat", "inc"):
+            for n, runs in raw[key].items():
+                merged[key].setdefault(int(n), []).extend(runs)
+        merged["pandas"] += raw["pandas"]
+        merged["latency"] += raw["latency"]
+        merged["measured_at"] = min(filter(None, [merged.get("measured_at"), raw.get("measured_at")]))
+    merged["repeat"] = {n: len(runs) for n, runs in merged["mat"].items()}
+    return merged
 
 
 def render(results: dict, command: str) -> str:
@@ -86,7 +95,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-latency", action="store_true", help="skip the alert-latency trials (about 2 minutes)")
     parser.add_argument("--out", default=str(PROJECT_ROOT / "docs" / "benchmarks.md"))
     parser.add_argument("--json", help="also save the raw measurements to this file (after each size)")
-    parser.add_argument("--render", metavar="JSON", help="only write the report from measurements saved by --json")
+    parser.add_argument("--render", metavar="JSON", nargs="+",
+                        help="only write the report from measurements saved by --json (several files are merged)")
     parser.add_argument("--command", default="make bench", help="with --render: the command that measured")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -95,7 +105,7 @@ def main(argv=None) -> int:
         print(json.dumps(CHILDREN[kind](*rest)))
         return 0
     if args.render:
-        results, command = load_results(Path(args.render)), args.command
+        results, command = load_results([Path(p) for p in args.render]), args.command
     else:
         results = measure(args.sizes, args.repeat, args.repeat_large or args.repeat, args.large_from,
                           not args.no_latency, Path(args.json) if args.json else None)

@@ -130,7 +130,7 @@ def _materialize_child(data_dir: str, accounts: int, mode: str = "full") -> dict
     seconds = time.perf_counter() - started
     sampler.stop.set()
     steps = _steps(instance, instance.get_runs()[0].run_id, sampler)
-    return {"ok": ok, "seconds": seconds, "peak_rss": sampler.peak(), "steps": steps}
+    return {"ok": ok, "seconds": seconds, "peak_rss": sampler.peak(), "steps": steps, "load": os.getloadavg()[0]}
 
 
 def _pandas_health_child(raw_dir: str) -> dict:

@@ -89,7 +89,9 @@ def full_graph(mat: dict[int, list[dict]]) -> list[str]:
              f"the groups {', '.join(BIG_WORLD_GROUPS)} with the daily assets over the last {BIG_WORLD_DAYS} days: "
              "the churn group (model training, replayed snapshots) needs labelled renewals from the whole history "
              "and is not yet measured at scale.", "",
-             "| accounts | scope | wall time | peak RSS | target | met | runs |", "|---:|---|---:|---:|---|---|---|"]
+             "Load is the machine's 1-minute load average when the run ended (2 cores: above 2, other work was "
+             "competing for them; n/a for runs measured before it was recorded).", "",
+             "| accounts | scope | wall time | peak RSS | target | met | load | runs |", "|---:|---|---:|---:|---|---|---:|---|"]
     for n, runs in sorted(mat.items()):
         secs, rss = med(r["seconds"] for r in runs), med(r["peak_rss"] for r in runs)
         target = TARGETS.get(n)
@@ -99,7 +101,9 @@ def full_graph(mat: dict[int, list[dict]]) -> list[str]:
             goal = f"< {target:.0f} s" + (", < 4 GB" if n >= 1_000_000 else "")
             met = "yes" if secs < target and (n < 1_000_000 or rss < RSS_TARGET) else "**no**"
         ok = "" if all(r["ok"] for r in runs) else " (a step FAILED)"
-        lines.append(f"| {n:,} | {_scope(n)} | {secs:.1f} s{ok} | {mb(rss)} | {goal} | {met} | {_runs_note(runs)} |")
+        loads = [r["load"] for r in runs if "load" in r]
+        load = f"{med(loads):.1f}" if loads else "n/a"
+        lines.append(f"| {n:,} | {_scope(n)} | {secs:.1f} s{ok} | {mb(rss)} | {goal} | {met} | {load} | {_runs_note(runs)} |")
     return lines
 
 
