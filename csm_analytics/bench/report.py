@@ -164,14 +164,14 @@ def health(mat: dict[int, list[dict]], pandas_runs: list[dict]) -> list[str]:
              "|---|---:|---:|---:|---:|---|"]
     throughput = {}
     for n, runs in sorted(mat.items()):
-        if n <= FULL_HISTORY_MAX_ACCOUNTS:
+        if n <= FULL_HISTORY_MAX_ACCOUNTS or not any(s in r["steps"] for r in runs for s in HEALTH_STEPS):
             continue
         per_run = []
         for r in runs:
             daily = sum(r["steps"][s]["seconds"] for s in HEALTH_STEPS[:2] if s in r["steps"]) / BIG_WORLD_DAYS
             per_run.append(daily + r["steps"].get(HEALTH_STEPS[2], {"seconds": 0})["seconds"])
         secs = med(per_run)
-        rss = med(max(r["steps"][s]["peak_rss"] for s in HEALTH_STEPS if s in r["steps"]) for r in runs)
+        rss = med(max((r["steps"][s]["peak_rss"] for s in HEALTH_STEPS if s in r["steps"]), default=0) for r in runs)
         throughput[n] = n / secs
         lines.append(f"| DuckDB SQL (assets) | {n:,} | {secs:.1f} s | {n / secs:,.0f} | {mb(rss)} | {_runs_note(runs)} |")
     if pandas_runs:
