@@ -67,8 +67,10 @@ def load_results(paths: list[Path]) -> dict:
     return merged
 
 
-def render(results: dict, command: str) -> str:
+def render(results: dict, command: str, note: str = "") -> str:
     lines = report.header(command, results["repeat"], results.get("measured_at"))
+    if note:
+        lines += ["", note]
     lines += report.generation(results["gen"])
     lines += report.full_graph(results["mat"])
     lines += report.scaling(results["gen"], results["mat"])
@@ -98,6 +100,7 @@ def main(argv=None) -> int:
     parser.add_argument("--render", metavar="JSON", nargs="+",
                         help="only write the report from measurements saved by --json (several files are merged)")
     parser.add_argument("--command", default="make bench", help="with --render: the command that measured")
+    parser.add_argument("--note", default="", help="a paragraph to add under the header (e.g. how the runs were split)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -111,7 +114,7 @@ def main(argv=None) -> int:
                           not args.no_latency, Path(args.json) if args.json else None)
         command = "make bench" if argv is None and len(sys.argv) == 1 else \
             "python -m csm_analytics.bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
-    Path(args.out).write_text(render(results, command))
+    Path(args.out).write_text(render(results, command, args.note))
     print(f"wrote {args.out}")
     return 0
 
