@@ -2,7 +2,7 @@
 
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 
-from csm_analytics.lib.resources import default_resources
+from csm_analytics.lib.environments import resources_for
 from csm_analytics.alerts import definitions as alerts
 from csm_analytics.churn import definitions as churn
 from csm_analytics.expansion import definitions as expansion
@@ -22,7 +22,7 @@ def build_definitions() -> Definitions:
         jobs=[define_asset_job(MATERIALIZE_JOB, selection=AssetSelection.all() - AssetSelection.assets(PACK_KEY, REPORT_KEY),
                                description="Every asset but the per-account QBR packs and the monthly report "
                                            "(jobs qbr_packs and executive_monthly_report), in dependency order.")],
-        resources=default_resources(),
+        resources=resources_for(),  # CSM_ENV = local | ci | prod picks them; asset code never changes
         executor=in_process_executor,
     )
     return Definitions.merge(sources.build_defs(), health.build_defs(), churn.build_defs(), alerts.build_defs(),

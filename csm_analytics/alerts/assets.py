@@ -19,7 +19,7 @@ from csm_analytics.alerts.rules import alert_events_sql
 from csm_analytics.alerts.slack import SlackMessenger
 from csm_analytics.lib import paths
 from csm_analytics.lib.metadata import preview, table_md
-from csm_analytics.lib.warehouse import fetch_dicts, replace_table
+from csm_analytics.lib.warehouse import WAREHOUSE_POOL, fetch_dicts, replace_table
 
 EVENTS_KEY = AssetKey(["alerts", "alert_events"])
 UPSTREAM = [AssetKey(["core", "health_band_transitions"]), AssetKey(["core", "account_health_history"]),
@@ -40,7 +40,7 @@ class AlertOutboxResource(ConfigurableResource):
         return load_alert_config(self.rules_path or None)
 
 
-@asset(key=EVENTS_KEY, group_name="alerts", kinds={"duckdb", "slack"}, deps=UPSTREAM,
+@asset(pool=WAREHOUSE_POOL, key=EVENTS_KEY, group_name="alerts", kinds={"duckdb", "slack"}, deps=UPSTREAM,
        description="Every alert the rules raise, with a stable key; the live ones are recorded in the outbox for delivery.")
 def alert_events(duckdb: DuckDBResource, alert_outbox: AlertOutboxResource) -> MaterializeResult:
     config = alert_outbox.config()
@@ -112,7 +112,7 @@ QUALITY_KEY = AssetKey(["marts", "alert_quality"])
 SLA_KEY = AssetKey(["marts", "alert_response_sla"])
 
 
-@asset(key=QUALITY_KEY, group_name="alerts", kinds={"duckdb"},
+@asset(pool=WAREHOUSE_POOL, key=QUALITY_KEY, group_name="alerts", kinds={"duckdb"},
        deps=[EVENTS_KEY, AssetKey(["raw", "activities"]), AssetKey(["raw", "contracts"]),
              AssetKey(["raw", "alert_acknowledgments"])],
        description="Per rule: alerts fired, follow-up within 7 days, precision and recall against renewal outcomes.")
@@ -123,7 +123,7 @@ def alert_quality(duckdb: DuckDBResource) -> MaterializeResult:
     return MaterializeResult(metadata={"dagster/row_count": rows, "quality": table})
 
 
-@asset(key=SLA_KEY, group_name="alerts", kinds={"duckdb"}, deps=[EVENTS_KEY, AssetKey(["raw", "alert_acknowledgments"])],
+@asset(pool=WAREHOUSE_POOL, key=SLA_KEY, group_name="alerts", kinds={"duckdb"}, deps=[EVENTS_KEY, AssetKey(["raw", "alert_acknowledgments"])],
        description="Response time to delivered alerts against the SLA (4 h critical, 24 h warning), from the outbox.")
 def alert_response_sla(duckdb: DuckDBResource, alert_outbox: AlertOutboxResource) -> MaterializeResult:
     import pandas as pd

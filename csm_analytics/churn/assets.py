@@ -20,7 +20,7 @@ from csm_analytics.churn.features import (
 from csm_analytics.health.assets import HISTORY_PARTITIONS, RAW_INPUTS, HealthConfigResource
 from csm_analytics.lib import paths
 from csm_analytics.lib.metadata import preview, table_md
-from csm_analytics.lib.warehouse import replace_date_range, replace_table
+from csm_analytics.lib.warehouse import WAREHOUSE_POOL, replace_date_range, replace_table
 
 MODEL_KEY = AssetKey(["ml", "churn_model"])
 PREDICTIONS_KEY = AssetKey(["ml", "churn_predictions"])
@@ -55,7 +55,7 @@ def _training_frame(con, health, config: ChurnConfig) -> pd.DataFrame:
     return as_model_frame(con.execute(sql).df())
 
 
-@asset(key=MODEL_KEY, group_name="churn", kinds={"sklearn", "duckdb"}, deps=RAW_DEPS,
+@asset(pool=WAREHOUSE_POOL, key=MODEL_KEY, group_name="churn", kinds={"sklearn", "duckdb"}, deps=RAW_DEPS,
        description="Champion churn model (calibrated), chosen on a time-based validation window; saved and versioned.")
 def churn_model_asset(duckdb: DuckDBResource, health_config: HealthConfigResource,
                       churn_settings: ChurnSettingsResource) -> MaterializeResult:
@@ -106,7 +106,7 @@ def _latest_model(con, churn_settings: ChurnSettingsResource):
     return churn_model.load(Path(rows[0][0]))
 
 
-@asset(key=PREDICTIONS_KEY, group_name="churn", kinds={"sklearn", "duckdb"}, deps=[MODEL_KEY, *RAW_DEPS],
+@asset(pool=WAREHOUSE_POOL, key=PREDICTIONS_KEY, group_name="churn", kinds={"sklearn", "duckdb"}, deps=[MODEL_KEY, *RAW_DEPS],
        description="Churn probability, risk level, revenue at risk and top drivers for every active account, today.")
 def churn_predictions(duckdb: DuckDBResource, health_config: HealthConfigResource,
                       churn_settings: ChurnSettingsResource) -> MaterializeResult:
@@ -136,7 +136,7 @@ def churn_predictions(duckdb: DuckDBResource, health_config: HealthConfigResourc
                                        "total_revenue_at_risk": float(out.revenue_at_risk.sum()), "top_10": top})
 
 
-@asset(key=SNAPSHOTS_KEY, group_name="churn", kinds={"sklearn", "duckdb"}, partitions_def=HISTORY_PARTITIONS,
+@asset(pool=WAREHOUSE_POOL, key=SNAPSHOTS_KEY, group_name="churn", kinds={"sklearn", "duckdb"}, partitions_def=HISTORY_PARTITIONS,
        backfill_policy=BackfillPolicy.single_run(), deps=[MODEL_KEY, *RAW_DEPS],
        description="Each day's churn probability for every active account, replayed without leakage "
                    "(monthly retraining on an expanding window).")
@@ -158,7 +158,7 @@ def churn_snapshots(context: AssetExecutionContext, duckdb: DuckDBResource, heal
                                        "months_skipped": MetadataValue.md("\n".join(f"- {n}" for n in notes) or "none")})
 
 
-@asset(key=ACCURACY_KEY, group_name="churn", kinds={"duckdb"}, deps=[SNAPSHOTS_KEY],
+@asset(pool=WAREHOUSE_POOL, key=ACCURACY_KEY, group_name="churn", kinds={"duckdb"}, deps=[SNAPSHOTS_KEY],
        description="Renewal forecast backtest per quarter cohort: early-warning rate and predicted vs actual churn.",
        check_specs=[AssetCheckSpec("early_warning_rate_meets_target", asset=ACCURACY_KEY),
                     AssetCheckSpec("variance_within_target", asset=ACCURACY_KEY)])

@@ -20,7 +20,7 @@ from csm_analytics.health.config import HealthConfig, config_path, load_health_c
 from csm_analytics.health.scoring import history_sql, score_sql, transitions_sql, trend_update_sql, weights_values
 from csm_analytics.health.validation import LEAD_DAYS, score_auc
 from csm_analytics.lib.metadata import png_md, preview, table_md
-from csm_analytics.lib.warehouse import replace_date_range, replace_table
+from csm_analytics.lib.warehouse import WAREHOUSE_POOL, replace_date_range, replace_table
 from csm_analytics.world.spec import DEFAULT_AS_OF, WorldSpec
 
 COMPONENTS_KEY = AssetKey(["core", "account_health_components"])
@@ -61,7 +61,7 @@ def _range(context: AssetExecutionContext) -> tuple[dt.date, dt.date]:
     return dt.date.fromisoformat(keys.start), dt.date.fromisoformat(keys.end)
 
 
-@asset(key=WEIGHTS_KEY, group_name="health", kinds={"duckdb"},
+@asset(pool=WAREHOUSE_POOL, key=WEIGHTS_KEY, group_name="health", kinds={"duckdb"},
        description="Weight of each health component per tier, from the health config file.",
        check_specs=[AssetCheckSpec("weights_sum_to_100", asset=WEIGHTS_KEY, blocking=True)])
 def health_weights(duckdb: DuckDBResource, health_config: HealthConfigResource) -> MaterializeResult:
@@ -80,7 +80,7 @@ def health_weights(duckdb: DuckDBResource, health_config: HealthConfigResource) 
     )
 
 
-@asset(key=COMPONENTS_KEY, group_name="health", kinds={"duckdb"}, partitions_def=HISTORY_PARTITIONS,
+@asset(pool=WAREHOUSE_POOL, key=COMPONENTS_KEY, group_name="health", kinds={"duckdb"}, partitions_def=HISTORY_PARTITIONS,
        backfill_policy=BackfillPolicy.single_run(), deps=[AssetKey(["raw", t]) for t in RAW_INPUTS],
        description="Nine health components (0-100, NULL when there is no data) per active account per day.")
 def account_health_components(context: AssetExecutionContext, duckdb: DuckDBResource,
@@ -95,7 +95,7 @@ def account_health_components(context: AssetExecutionContext, duckdb: DuckDBReso
     return MaterializeResult(metadata={"dagster/row_count": rows, "range": f"{start} .. {end}", "null_components": nulls})
 
 
-@asset(key=HISTORY_KEY, group_name="health", kinds={"duckdb"}, partitions_def=HISTORY_PARTITIONS,
+@asset(pool=WAREHOUSE_POOL, key=HISTORY_KEY, group_name="health", kinds={"duckdb"}, partitions_def=HISTORY_PARTITIONS,
        backfill_policy=BackfillPolicy.single_run(), deps=[COMPONENTS_KEY, WEIGHTS_KEY],
        description="Daily health score, band, points per component and 30-day trend per account.",
        check_specs=[AssetCheckSpec("scores_in_0_100", asset=HISTORY_KEY, blocking=True),
@@ -120,7 +120,7 @@ def account_health_history(context: AssetExecutionContext, duckdb: DuckDBResourc
     )
 
 
-@asset(key=SCORE_KEY, group_name="health", kinds={"duckdb"}, deps=[HISTORY_KEY],
+@asset(pool=WAREHOUSE_POOL, key=SCORE_KEY, group_name="health", kinds={"duckdb"}, deps=[HISTORY_KEY],
        description="Each account's latest score and band, top-3 drivers, and what moved it over 7 and 30 days.",
        check_specs=[AssetCheckSpec("coverage_of_active_accounts", asset=SCORE_KEY,
                                    description="Share of accounts with a contract in force on the latest day that are scored.")])
@@ -158,7 +158,7 @@ def account_health_score(duckdb: DuckDBResource, health_config: HealthConfigReso
     )
 
 
-@asset(key=TRANSITIONS_KEY, group_name="health", kinds={"duckdb"}, deps=[HISTORY_KEY],
+@asset(pool=WAREHOUSE_POOL, key=TRANSITIONS_KEY, group_name="health", kinds={"duckdb"}, deps=[HISTORY_KEY],
        description="Every band change between consecutive days, with score before/after and component deltas.")
 def health_band_transitions(duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:

@@ -2,8 +2,8 @@
 
 from dagster import Definitions
 
-from csm_analytics.health.assets import HealthConfigResource, health_assets
+from csm_analytics.health.assets import health_assets
 
 
 def build_defs() -> Definitions:
-    return Definitions(assets=health_assets, resources={"health_config": HealthConfigResource()})
+    return Definitions(assets=health_assets)

@@ -37,7 +37,17 @@ def outbox_dir() -> Path:
 
 
 def ensure_dagster_home() -> Path:
-    """Point DAGSTER_HOME at data/dagster_home (unless set) and write its dagster.yaml once."""
+    """Point DAGSTER_HOME at data/dagster_home (unless set) and write its dagster.yaml once.
+
+    In prod (CSM_ENV=prod) nothing is written: the instance is the Postgres one of deploy/dagster.yaml,
+    and a missing DAGSTER_HOME or dagster.yaml is an error rather than a silent SQLite instance.
+    """
+    if (os.environ.get("CSM_ENV") or "").strip().lower() == "prod":
+        home = os.environ.get("DAGSTER_HOME")
+        if not home or not (Path(home) / "dagster.yaml").exists():
+            raise RuntimeError("CSM_ENV=prod needs DAGSTER_HOME set to a folder holding deploy/dagster.yaml "
+                               "(the Postgres-backed instance); see deploy/README.md.")
+        return Path(home)
     home = Path(os.environ.setdefault("DAGSTER_HOME", str(data_dir() / "dagster_home")))
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"

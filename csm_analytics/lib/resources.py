@@ -6,9 +6,6 @@ import os
 from pathlib import Path
 
 from dagster import ConfigurableResource
-from dagster_duckdb import DuckDBResource
-
-from csm_analytics.lib import paths
 
 
 class RawDataResource(ConfigurableResource):
@@ -28,8 +25,7 @@ def duckdb_settings() -> dict:
 
 
 def default_resources() -> dict:
-    """The embedded default: the DuckDB file and raw folder under data/ (overridable by env vars)."""
-    return {
-        "duckdb": DuckDBResource(database=str(paths.warehouse_path()), connection_config=duckdb_settings()),
-        "raw_data": RawDataResource(raw_dir=str(paths.raw_dir())),
-    }
+    """Every resource of the environment CSM_ENV selects (lib/environments.py; default `local`)."""
+    from csm_analytics.lib.environments import resources_for
+
+    return resources_for()

@@ -11,11 +11,17 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 
 def materialize_everything(instance: DagsterInstance | None = None, verbose: bool = False,
-                           groups: list[str] | None = None) -> bool:
-    """Run every asset (or only those in `groups`) in one in-process run; False if anything failed."""
+                           groups: list[str] | None = None, definitions=None) -> bool:
+    """Run every asset (or only those in `groups`) in one in-process run; False if anything failed.
+
+    `definitions` defaults to the code location's; pass `build_definitions()` to bind the resources
+    of an environment chosen after import (tests, benchmarks).
+    """
     from dagster import AssetSelection, Definitions, define_asset_job
 
-    from csm_analytics.definitions import MATERIALIZE_JOB, defs
+    from csm_analytics.definitions import MATERIALIZE_JOB, defs as location_defs
+
+    defs = definitions or location_defs
 
     instance = instance or DagsterInstance.get()
     if groups:
@@ -32,12 +38,11 @@ def materialize_everything(instance: DagsterInstance | None = None, verbose: boo
     ok = _report(result, verbose)
     if groups or not ok:
         return ok
-    return _partitioned_reports(instance, verbose)
+    return _partitioned_reports(instance, verbose, defs)
 
 
-def _partitioned_reports(instance: DagsterInstance, verbose: bool) -> bool:
+def _partitioned_reports(instance: DagsterInstance, verbose: bool, defs) -> bool:
     """The QBR packs due (one run per account partition) and the latest month's executive report."""
-    from csm_analytics.definitions import defs
     from csm_analytics.reports.executive.assets import REPORT_MONTHS
 
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}

@@ -11,6 +11,9 @@ import datetime as dt
 
 import duckdb
 
+# Every asset that writes the warehouse runs in this concurrency pool. DuckDB allows one writer process,
+# and deploy/dagster.yaml limits each pool to one step at a time across all runs.
+WAREHOUSE_POOL = "duckdb_warehouse"
 
 def fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params=()) -> list[dict]:
     """Rows of a small query as dicts keyed by column name."""

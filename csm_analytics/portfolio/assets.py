@@ -5,7 +5,7 @@ from dagster_duckdb import DuckDBResource
 
 from csm_analytics.health.assets import HealthConfigResource
 from csm_analytics.lib.metadata import preview, table_md
-from csm_analytics.lib.warehouse import replace_table
+from csm_analytics.lib.warehouse import WAREHOUSE_POOL, replace_table
 from csm_analytics.portfolio.kpis import CSM_PORTFOLIO_SQL, kpi_rows, tier_targets_view
 from csm_analytics.portfolio.coaching import CSM_ADOPTION_SQL, RENEWALS_SQL, adoption_insights, renewal_insights
 from csm_analytics.portfolio.rebalancing import ACCOUNTS_SQL as REBALANCE_ACCOUNTS_SQL
@@ -21,7 +21,7 @@ RAW = {t: AssetKey(["raw", t]) for t in ("accounts", "contracts", "csm_assignmen
                                          "product_usage")}
 
 
-@asset(key=["marts", "revenue_retention"], group_name="portfolio", kinds={"duckdb"},
+@asset(pool=WAREHOUSE_POOL, key=["marts", "revenue_retention"], group_name="portfolio", kinds={"duckdb"},
        deps=[RAW["contracts"], RAW["accounts"], RAW["csm_assignments"], RAW["product_usage"],
              AssetKey(["core", "health_band_transitions"]), AssetKey(["raw", "activities"]),
              AssetKey(["raw", "expansion_opportunities"])],
@@ -36,7 +36,7 @@ def revenue_retention(duckdb: DuckDBResource) -> MaterializeResult:
     return MaterializeResult(metadata={"dagster/row_count": rows, "cohort_rows": cohorts, "whole_book": book})
 
 
-@asset(key=["marts", "account_plan_status"], group_name="portfolio", kinds={"duckdb"},
+@asset(pool=WAREHOUSE_POOL, key=["marts", "account_plan_status"], group_name="portfolio", kinds={"duckdb"},
        deps=[RAW["contracts"], RAW["accounts"], RAW["account_plans"], RAW["product_usage"]],
        description="Account-plan currency: Enterprise and Strategic accounts need a plan updated within 90 days.")
 def account_plan_status(duckdb: DuckDBResource) -> MaterializeResult:
@@ -50,7 +50,7 @@ def account_plan_status(duckdb: DuckDBResource) -> MaterializeResult:
                                        "plan_currency": round(currency or 0.0, 4)})
 
 
-@asset(key=["marts", "qbr_records"], group_name="portfolio", kinds={"duckdb"},
+@asset(pool=WAREHOUSE_POOL, key=["marts", "qbr_records"], group_name="portfolio", kinds={"duckdb"},
        deps=[RAW["contracts"], RAW["accounts"], RAW["qbrs"], RAW["csm_assignments"], RAW["product_usage"]],
        description="Per active account: QBRs required by the tier's cadence over 365 days, held, missed, engagement.")
 def qbr_records(duckdb: DuckDBResource, health_config: HealthConfigResource) -> MaterializeResult:
@@ -60,7 +60,7 @@ def qbr_records(duckdb: DuckDBResource, health_config: HealthConfigResource) -> 
     return MaterializeResult(metadata={"dagster/row_count": rows, "most_missed": missed})
 
 
-@asset(key=["marts", "qbr_compliance"], group_name="portfolio", kinds={"duckdb"}, deps=[AssetKey(["marts", "qbr_records"])],
+@asset(pool=WAREHOUSE_POOL, key=["marts", "qbr_compliance"], group_name="portfolio", kinds={"duckdb"}, deps=[AssetKey(["marts", "qbr_records"])],
        description="QBR completion rate per CSM, with the accounts whose missed QBRs go to the CSM's manager.")
 def qbr_compliance(duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
@@ -70,7 +70,7 @@ def qbr_compliance(duckdb: DuckDBResource) -> MaterializeResult:
     return MaterializeResult(metadata={"dagster/row_count": rows, "by_csm": table})
 
 
-@asset(key=["marts", "engagement_cadence"], group_name="portfolio", kinds={"duckdb"},
+@asset(pool=WAREHOUSE_POOL, key=["marts", "engagement_cadence"], group_name="portfolio", kinds={"duckdb"},
        deps=[RAW["contracts"], RAW["accounts"], RAW["csm_assignments"], RAW["product_usage"], AssetKey(["raw", "activities"])],
        description="Touchpoints per account per month against the tier's target, and multi-role engagement.")
 def engagement_cadence(duckdb: DuckDBResource, health_config: HealthConfigResource) -> MaterializeResult:
@@ -82,7 +82,7 @@ def engagement_cadence(duckdb: DuckDBResource, health_config: HealthConfigResour
     return MaterializeResult(metadata={"dagster/row_count": rows, "by_csm": by_csm})
 
 
-@asset(key=["marts", "csm_portfolio"], group_name="portfolio", kinds={"duckdb"},
+@asset(pool=WAREHOUSE_POOL, key=["marts", "csm_portfolio"], group_name="portfolio", kinds={"duckdb"},
        deps=[AssetKey(["core", "account_health_score"]), AssetKey(["alerts", "alert_events"]), RAW["contracts"],
              RAW["csm_assignments"], RAW["product_usage"], AssetKey(["raw", "expansion_opportunities"]), AssetKey(["raw", "csms"])],
        description="Each CSM's book on the last day: clients, workers, ARR, health mix, at-risk ARR, alerts, pipeline, utilization.")
@@ -94,7 +94,7 @@ def csm_portfolio(duckdb: DuckDBResource) -> MaterializeResult:
     return MaterializeResult(metadata={"dagster/row_count": rows, "portfolios": table})
 
 
-@asset(key=["marts", "csm_scorecard"], group_name="portfolio", kinds={"duckdb"},
+@asset(pool=WAREHOUSE_POOL, key=["marts", "csm_scorecard"], group_name="portfolio", kinds={"duckdb"},
        deps=[AssetKey(["marts", "revenue_retention"]), AssetKey(["marts", "engagement_cadence"]),
              AssetKey(["core", "account_health_history"]), AssetKey(["raw", "survey_responses"]), RAW["csm_assignments"]],
        description="One row per CSM per quarter: six category scores, overall, team average, peer rank, trend, "
@@ -124,7 +124,7 @@ def csm_scorecard(duckdb: DuckDBResource) -> MaterializeResult:
     return MaterializeResult(metadata={"dagster/row_count": rows, "latest_quarter": latest})
 
 
-@asset(key=["marts", "coaching_insights"], group_name="portfolio", kinds={"duckdb", "scipy"},
+@asset(pool=WAREHOUSE_POOL, key=["marts", "coaching_insights"], group_name="portfolio", kinds={"duckdb", "scipy"},
        deps=[AssetKey(["core", "account_health_history"]), AssetKey(["core", "account_health_components"]),
              AssetKey(["marts", "revenue_retention"]), RAW["contracts"], RAW["qbrs"], AssetKey(["raw", "dashboard_logins"])],
        description="Activity patterns against renewal outcomes, and analytics adoption against results: effect size, "
@@ -144,7 +144,7 @@ def coaching_insights(duckdb: DuckDBResource, health_config: HealthConfigResourc
                                        "renewals_analysed": len(renewals)})
 
 
-@asset(key=["marts", "rebalancing_plan"], group_name="portfolio", kinds={"duckdb"},
+@asset(pool=WAREHOUSE_POOL, key=["marts", "rebalancing_plan"], group_name="portfolio", kinds={"duckdb"},
        deps=[AssetKey(["core", "account_health_score"]), RAW["contracts"], RAW["csm_assignments"], AssetKey(["raw", "csms"])],
        description="A few account moves between CSMs that even out ARR, accounts and at-risk ARR against capacity, "
                    "within the constraints; before and after balance in metadata.")
@@ -166,7 +166,7 @@ KPI_DEPS = [AssetKey(["marts", t]) for t in ("revenue_retention", "alert_respons
     AssetKey(["raw", t]) for t in ("expansion_opportunities", "support_tickets", "dashboard_logins", "csms", "csm_assignments")]
 
 
-@asset(key=["marts", "cs_ops_kpis"], group_name="portfolio", kinds={"duckdb"}, deps=KPI_DEPS,
+@asset(pool=WAREHOUSE_POOL, key=["marts", "cs_ops_kpis"], group_name="portfolio", kinds={"duckdb"}, deps=KPI_DEPS,
        description="The CS-ops KPI table: KPI, coverage, numerator, denominator, value, target, vs target.")
 def cs_ops_kpis(duckdb: DuckDBResource, health_config: HealthConfigResource) -> MaterializeResult:
     import pandas as pd

@@ -170,15 +170,23 @@ targets AS (SELECT tier, touches_per_month FROM {config.targets_sql()}),
 active AS (
     SELECT DISTINCT m.month_start, m.month_end, c.account_id
     FROM months m JOIN raw.contracts c ON c.start_date <= m.month_start AND c.end_date >= m.month_end
+),
+-- activities bucketed by calendar month first, then an equi-join: joining every activity of an account
+-- to each of its 12 months (a range join) ran out of memory at 1,000,000 accounts
+touched AS (
+    SELECT x.account_id, CAST(date_trunc('month', x.activity_date) AS DATE) AS month_start,
+           count(x.activity_id) AS touches, count(DISTINCT x.contact_role) AS distinct_roles
+    FROM raw.activities x
+    WHERE x.activity_type <> 'internal_review'
+      AND x.activity_date BETWEEN (SELECT min(month_start) FROM months) AND (SELECT max(month_end) FROM months)
+    GROUP BY ALL
 )
 SELECT a.account_id, a.month_start AS month, acc.tier, o.csm_id, t.touches_per_month AS target_touches,
-       count(x.activity_id) AS touches, count(x.activity_id) >= t.touches_per_month AS on_target,
-       count(DISTINCT x.contact_role) AS distinct_roles, count(DISTINCT x.contact_role) >= 2 AS multi_role
+       coalesce(x.touches, 0) AS touches, coalesce(x.touches, 0) >= t.touches_per_month AS on_target,
+       coalesce(x.distinct_roles, 0) AS distinct_roles, coalesce(x.distinct_roles, 0) >= 2 AS multi_role
 FROM active a JOIN raw.accounts acc USING (account_id) JOIN targets t USING (tier)
 LEFT JOIN raw.csm_assignments o ON o.account_id = a.account_id
  AND a.month_end BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
-LEFT JOIN raw.activities x ON x.account_id = a.account_id AND x.activity_type <> 'internal_review'
- AND x.activity_date BETWEEN a.month_start AND a.month_end
-GROUP BY a.account_id, a.month_start, acc.tier, o.csm_id, t.touches_per_month
+LEFT JOIN touched x ON x.account_id = a.account_id AND x.month_start = a.month_start
 ORDER BY month, a.account_id
 """

@@ -18,6 +18,7 @@ from dagster_duckdb import DuckDBResource
 
 from csm_analytics.lib.metadata import preview, table_md
 from csm_analytics.lib.resources import RawDataResource
+from csm_analytics.lib.warehouse import WAREHOUSE_POOL
 from csm_analytics.sources.validation import SourceDataError, load_table
 from csm_analytics.world.schemas import CANONICAL_TABLES
 
@@ -52,6 +53,7 @@ def build_source_asset(table: str) -> AssetsDefinition:
 
     @asset(
         key=key,
+        pool=WAREHOUSE_POOL,
         group_name="sources",
         kinds={"duckdb", "parquet"},
         deps=[AssetKey(["raw", p]) for p in sorted(set(parents.values()))],

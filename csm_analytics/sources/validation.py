@@ -196,8 +196,8 @@ def load_file(con: duckdb.DuckDBPyConnection, table: str, path: Path, model, key
               parents: dict[str, str], loaded_at: dt.datetime) -> LoadResult:
     """Load one file into raw.<table> against `model`, quarantining bad rows in raw.rejected_rows.
 
-    Two streaming passes over the file (valid rows, then rejected rows), so memory
-    does not grow with the file.
+    Streaming passes over the file, so memory does not grow with it: the valid rows, then, only when
+    the file holds more rows than were loaded, the rejected ones (a clean file is checked once).
     """
     columns = sql_columns(model)
     actual = describe_source(con, path)
@@ -209,12 +209,14 @@ def load_file(con: duckdb.DuckDBPyConnection, table: str, path: Path, model, key
     con.execute(REJECTED_DDL)
     con.execute(f"CREATE OR REPLACE TABLE raw.{table} AS SELECT {typed} FROM ({checked}) WHERE len(_reasons) = 0")
     con.execute(f"DELETE FROM {REJECTED_TABLE} WHERE table_name = ?", [table])
-    con.execute(
-        f"INSERT INTO {REJECTED_TABLE} SELECT ?, to_json(struct_pack({names})), _reasons, ?, _row_number, ? "
-        f"FROM ({checked}) WHERE len(_reasons) > 0",
-        [table, str(path), loaded_at],
-    )
     loaded = con.execute(f"SELECT count(*) FROM raw.{table}").fetchall()[0][0]
+    in_file = con.execute(f"SELECT count(*) FROM {_reader(path)}").fetchall()[0][0]  # Parquet: from metadata
+    if in_file > loaded:
+        con.execute(
+            f"INSERT INTO {REJECTED_TABLE} SELECT ?, to_json(struct_pack({names})), _reasons, ?, _row_number, ? "
+            f"FROM ({checked}) WHERE len(_reasons) > 0",
+            [table, str(path), loaded_at],
+        )
     rejected = con.execute(f"SELECT count(*) FROM {REJECTED_TABLE} WHERE table_name = ?", [table]).fetchall()[0][0]
     reasons = con.execute(
         f"SELECT reason, count(*) AS n FROM (SELECT unnest(reasons) AS reason FROM {REJECTED_TABLE} WHERE table_name = ?) "

@@ -1,0 +1,44 @@
+"""The bench report's arithmetic: the scaling fit, medians across merged result files, the targets."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from csm_analytics.bench.__main__ import load_results, render
+from csm_analytics.bench.report import fit_exponent
+
+
+def test_fit_exponent_recovers_linear_and_quadratic_growth():
+    assert fit_exponent([(100_000, 2.0), (1_000_000, 20.0), (10_000_000, 200.0)]) == pytest.approx(1.0)
+    assert fit_exponent([(10, 1.0), (20, 4.0), (40, 16.0)]) == pytest.approx(2.0)
+    assert fit_exponent([(10, 1.0)]) is None
+
+
+def _run(seconds: float, rss: int, load: float | None = None) -> dict:
+    run = {"ok": True, "seconds": seconds, "peak_rss": rss, "steps": {"raw__accounts": {"seconds": seconds / 2, "peak_rss": rss}}}
+    if load is not None:
+        run["load"] = load
+    return run
+
+
+def test_merged_result_files_report_medians_and_targets(tmp_path):
+    gb = 2**30
+    small = {"gen": {"220": [{"seconds": 0.2, "rows": 10, "peak_rss": gb}] * 3},
+             "mat": {"220": [_run(30, gb), _run(50, gb), _run(70, gb)]}, "inc": {}, "pandas": [], "latency": [],
+             "repeat": {"220": 3}, "measured_at": "2026-11-25 19:57 UTC"}
+    big = {"gen": {"1000000": [{"seconds": 150.0, "rows": 99, "peak_rss": gb}]},
+           "mat": {"1000000": [_run(400, 5 * gb, load=1.5)]},
+           "inc": {"1000000": [_run(40, 2 * gb)]}, "pandas": [], "latency": [], "repeat": {"1000000": 1},
+           "measured_at": "2026-11-25 20:18 UTC"}
+    (tmp_path / "a.json").write_text(json.dumps(small))
+    (tmp_path / "b.json").write_text(json.dumps(big))
+    results = load_results([tmp_path / "a.json", tmp_path / "b.json"])
+    assert results["repeat"] == {220: 3, 1_000_000: 1}
+    text = render(results, "make bench")
+    assert "started 2026-11-25 19:57 UTC" in text
+    # 220: median 50 s < 60 s, met; 1M: 400 s < 600 s but 5 GB > 4 GB, not met; a single run says so
+    assert "| 220 | every asset; daily assets over the whole 730-day history | 50.0 s | 1,024 MB | < 60 s | yes | n/a | median of 3 |" in text
+    assert "| 400.0 s | 5,120 MB | < 600 s, < 4 GB | **no** | 1.5 | **single run** |" in text
+    assert "| 1,000,000 | 40.0 s | 2,048 MB | 400.0 s | 10.0x faster | **single run** |" in text
