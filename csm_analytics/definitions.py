@@ -8,6 +8,7 @@ from csm_analytics.churn import definitions as churn
 from csm_analytics.expansion import definitions as expansion
 from csm_analytics.health import definitions as health
 from csm_analytics.portfolio import definitions as portfolio
+from csm_analytics.reports.briefs import definitions as briefs
 from csm_analytics.sources import definitions as sources
 
 MATERIALIZE_JOB = "materialize_everything"
@@ -22,7 +23,7 @@ def build_definitions() -> Definitions:
         executor=in_process_executor,
     )
     return Definitions.merge(sources.build_defs(), health.build_defs(), churn.build_defs(), alerts.build_defs(),
-                             portfolio.build_defs(), expansion.build_defs(), platform)
+                             portfolio.build_defs(), expansion.build_defs(), briefs.build_defs(), platform)
 
 
 defs = build_definitions()
