@@ -123,7 +123,7 @@ reasons AS (
     WHERE priority IS NOT NULL
 )
 SELECT coalesce(csm_id, 'unassigned') AS csm_id,
-       CASE WHEN contains(account_name, account_id) THEN account_name ELSE account_name || ' (' || account_id || ')' END
+       CASE WHEN ends_with(account_name, ' ' || account_id) THEN account_name ELSE account_name || ' (' || account_id || ')' END
          AS account,
        band AS health_band, round(arr, 0) AS arr, renewal_date, last_activity_date,
        CAST(open_actions AS INTEGER) AS open_actions, reason

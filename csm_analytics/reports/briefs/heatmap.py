@@ -54,7 +54,7 @@ def heatmap_rows(risks: pd.DataFrame, with_csm: bool = False, limit: int | None 
     """The riskiest-first rows of `risks` (risk_sql's columns) as the frame render_risk_heatmap draws."""
     top = risks.sort_values(["overall_risk", "arr", "account_id"], ascending=[False, False, True],
                             na_position="last").head(limit)
-    names = [name if account in name else f"{name} ({account})"
+    names = [name if name.endswith(f" {account}") else f"{name} ({account})"
              for name, account in zip(top["account_name"], top["account_id"])]
     labels = [f"{n} · {c}" for n, c in zip(names, top["csm_id"])] if with_csm else names
     return pd.DataFrame(top[list(DIMENSIONS)].to_numpy(dtype=float), index=labels, columns=list(DIMENSIONS))
@@ -67,11 +67,9 @@ def render_risk_heatmap(frame: pd.DataFrame, title: str, subtitle: str | None = 
     rows = max(len(frame), 1)
     label_width = max([len(str(s)) for s in frame.index] + [10])
     fig, ax = plt.subplots(figsize=(3.2 + 0.075 * label_width + 5 * 0.95, 1.9 + 0.3 * rows))
-    cmap = plt.get_cmap("RdYlGn_r").copy()
-    cmap.set_bad("#d9d9d9")
-    image = ax.imshow(np.ma.masked_invalid(values.reshape(rows, len(DIMENSIONS)) if len(frame) else
-                                           np.full((1, len(DIMENSIONS)), np.nan)),
-                      cmap=cmap, vmin=0, vmax=100, aspect="auto")
+    cmap = plt.get_cmap("RdYlGn_r").with_extremes(bad="#d9d9d9")  # diverging: green = no risk, red = high risk
+    shown = values if len(frame) else np.full((1, len(DIMENSIONS)), np.nan)
+    image = ax.imshow(np.ma.masked_invalid(shown), cmap=cmap, vmin=0, vmax=100, aspect="auto")
     for (i, j), v in np.ndenumerate(values):
         text, colour = ("n/a", "#555555") if np.isnan(v) else (f"{v:.0f}", "white" if v >= 80 or v <= 15 else "black")
         ax.text(j, i, text, ha="center", va="center", fontsize=8.5, color=colour)

@@ -45,7 +45,7 @@ def _ago(n: int) -> str:
 
 
 def _name(account_name: str, account_id: str) -> str:
-    return account_name if account_id in account_name else f"{account_name} ({account_id})"
+    return account_name if account_name.endswith(f" {account_id}") else f"{account_name} ({account_id})"
 
 
 def list_accounts(con: duckdb.DuckDBPyConnection, csm_id: str | None = None) -> str:
