@@ -116,7 +116,8 @@ def test_weekday_schedule_sends_each_csm_one_dm_a_day(book, tmp_path):
         assert lines[0] == "1. *A2 Corp (A2)* · At risk · $90,000 · renews 2026-10-10"
         assert lines[1] == "At risk, renews in 10 days · last touch 2026-09-20 · 2 open actions"
         assert [line.split("*")[1] for line in lines[::2]] == [r[1] for r in EXPECTED]
-        assert "Internal" in str(dms[0]["blocks"][2]) and "F Corp" in text
+        assert "Data as of 2026-09-30" in str(dms[0]["blocks"][2]) and "Internal" in str(dms[0]["blocks"][2])
+        assert "F Corp" in text
         again = csm_daily_brief_job.execute_in_process(run_config=request.run_config, resources=send)
         assert again.output_for_node("send_csm_daily_briefs") == {"CSM01": "already sent"}
         assert slack.calls("chat.postMessage") == 1

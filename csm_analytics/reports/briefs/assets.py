@@ -107,7 +107,8 @@ def send_csm_daily_briefs(context: OpExecutionContext, config: DailyBriefSendCon
     with duckdb.get_connection() as con:
         rows = fetch_dicts(con, daily.READ_SQL)
         csms = {r["csm_id"]: r for r in fetch_dicts(con, "SELECT csm_id, name, slack_user_id FROM raw.csms")}
-    outcome = daily.send_daily_briefs(rows, csms, slack.transport(), day)
+        as_of = con.execute("SELECT max(as_of_date) FROM core.account_health_score").fetchall()[0][0]
+    outcome = daily.send_daily_briefs(rows, csms, slack.transport(), day, as_of)
     context.log.info(f"daily briefs for {day}: {outcome}")
     return outcome
 

@@ -151,7 +151,7 @@ def _money(value) -> str:
     return f"${float(value):,.0f}"
 
 
-def brief_message(csm_name: str, day: dt.date, rows: list[dict]) -> tuple[str, list]:
+def brief_message(csm_name: str, day: dt.date, rows: list[dict], as_of: dt.date | None = None) -> tuple[str, list]:
     """(fallback text, Block Kit blocks) for one CSM's daily DM."""
     text = f"Good morning {csm_name.split()[0]}: {len(rows)} of your accounts need attention today ({day:%a %d %b})"
     lines = [f"{i}. *{r['account']}* · {r['health_band']} · {_money(r['arr'])} · renews {r['renewal_date']}\n"
@@ -160,11 +160,13 @@ def brief_message(csm_name: str, day: dt.date, rows: list[dict]) -> tuple[str, l
     return text, [{"type": "header", "text": {"type": "plain_text", "text": text[:150]}},
                   {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:2900]}},
                   {"type": "context", "elements": [{"type": "mrkdwn", "text":
-                      "Highest priority first: red renewals, health drops, critical alerts, missed QBRs, stale plans, "
-                      "overdue actions. Internal: do not forward to clients."}]}]
+                      (f"Data as of {str(as_of)[:10]}. " if as_of else "")
+                      + "Highest priority first: red renewals, health drops, critical alerts, missed QBRs, stale plans, "
+                        "overdue actions. Internal: do not forward to clients."}]}]
 
 
-def send_daily_briefs(rows: list[dict], csms: dict[str, dict], transport, day: dt.date) -> dict[str, str]:
+def send_daily_briefs(rows: list[dict], csms: dict[str, dict], transport, day: dt.date,
+                      as_of: dt.date | None = None) -> dict[str, str]:
     """One DM per CSM with their rows (already in priority order); at most once per CSM per day.
 
     Returns {csm_id: 'sent' | 'already sent'}. `csms` maps csm_id to {'name', 'slack_user_id'}.
@@ -183,7 +185,7 @@ def send_daily_briefs(rows: list[dict], csms: dict[str, dict], transport, day: d
         if transport.find(channel, key):
             outcome[csm_id] = "already sent"
             continue
-        text, blocks = brief_message(csm["name"], day, items)
+        text, blocks = brief_message(csm["name"], day, items, as_of)
         transport.post(channel, text, blocks, key)
         outcome[csm_id] = "sent"
     return outcome
