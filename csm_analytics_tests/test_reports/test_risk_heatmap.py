@@ -27,7 +27,8 @@ def test_heatmap_files_table_and_order(tmp_path, monkeypatch):
     monkeypatch.setenv("CSM_DATA_DIR", str(tmp_path / "data"))
     build_book(tmp_path / "warehouse.duckdb").close()
     config = tmp_path / "briefs.toml"
-    config.write_text(DEFAULT_CONFIG.read_text().replace("team_rows = 40", "team_rows = 4"))
+    config.write_text(DEFAULT_CONFIG.read_text().replace("team_rows = 40", "team_rows = 4")
+                      .replace("csm_rows = 40", "csm_rows = 3"))
     result = materialize([risk_heatmap], instance=DagsterInstance.ephemeral(),
                          resources={"duckdb": DuckDBResource(database=str(tmp_path / "warehouse.duckdb")),
                                     "briefs_config": BriefsConfigResource(path=str(config))})
@@ -36,6 +37,7 @@ def test_heatmap_files_table_and_order(tmp_path, monkeypatch):
     assert sorted(p.name for p in folder.iterdir()) == ["CSM01.png", "CSM02.png", "team.png"]
     for png in folder.iterdir():
         assert png.read_bytes()[:8] == PNG and _pixels(png.read_bytes()).shape[0] > 100
+    assert meta["rows_shown"].value.splitlines()[2:] == ["| team | 4 | 9 |", "| CSM01 | 3 | 8 |", "| CSM02 | 1 | 1 |"]
     assert meta["files"].value == 3 and meta["heatmap_team"].value.startswith("![team](data:image/png;base64,")
     con = duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True)
     risks = con.execute("SELECT * FROM reports.risk_heatmap").df()

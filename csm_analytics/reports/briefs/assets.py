@@ -72,26 +72,32 @@ def csm_daily_brief(duckdb: DuckDBResource, health_config: HealthConfigResource,
                    "data/reports/heatmaps/.")
 def risk_heatmap(duckdb: DuckDBResource, briefs_config: BriefsConfigResource) -> MaterializeResult:
     config = briefs_config.load()
+    order = "overall_risk DESC NULLS LAST, arr DESC, account_id"
     with duckdb.get_connection() as con:
         rows = replace_table(con, "reports.risk_heatmap", risk_sql())
-        risks = con.execute("SELECT * FROM reports.risk_heatmap").df()
+        team = con.execute(f"SELECT * FROM reports.risk_heatmap ORDER BY {order} LIMIT {config.team_rows}").df()
+        books = con.execute(f"SELECT * FROM reports.risk_heatmap QUALIFY row_number() OVER "
+                            f"(PARTITION BY csm_id ORDER BY {order}) <= {config.csm_rows}").df()
+        sizes = dict(con.execute("SELECT csm_id, count(*) FROM reports.risk_heatmap GROUP BY csm_id").fetchall())
         as_of = con.execute("SELECT max(as_of_date) FROM core.account_health_components").fetchall()[0][0]
     folder = heatmap_dir()
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.png"):  # a CSM who left keeps no stale picture
         old.unlink()
-    day = str(as_of)[:10]
-    team = heatmap_rows(risks, with_csm=True, limit=config.team_rows)
-    images = {"team": render_risk_heatmap(
-        team, f"Team risk heatmap: the {len(team)} riskiest of {len(risks)} accounts",
-        f"As of {day}. Risk = 100 minus the health component; grey = no data. Each row names the account's CSM.")}
-    for csm_id, book in risks.groupby("csm_id"):
-        images[csm_id] = render_risk_heatmap(
-            heatmap_rows(book), f"{csm_id}: risk heatmap of {len(book)} accounts",
-            f"As of {day}. Risk = 100 minus the health component; grey = no data.")
+    note = f"As of {str(as_of)[:10]}. Risk = 100 minus the health component; grey = no data."
+    shown_rows = {"team": (len(team), rows)}
+    images = {"team": render_risk_heatmap(heatmap_rows(team, with_csm=True),
+                                          f"Team risk heatmap: the {len(team)} riskiest of {rows} accounts",
+                                          note + " Each row names the account's CSM.")}
+    for csm_id, book in books.groupby("csm_id"):
+        shown = (f"the {len(book)} riskiest of {sizes[csm_id]} accounts" if sizes[csm_id] > len(book)
+                 else f"{len(book)} accounts")
+        images[csm_id] = render_risk_heatmap(heatmap_rows(book), f"{csm_id} risk heatmap: {shown}", note)
+        shown_rows[csm_id] = (len(book), sizes[csm_id])
     for name, data in images.items():
         (folder / f"{name}.png").write_bytes(data)
-    metadata = {"dagster/row_count": rows, "as_of_date": day, "folder": str(folder), "files": len(images)}
+    metadata = {"dagster/row_count": rows, "as_of_date": str(as_of)[:10], "folder": str(folder), "files": len(images),
+                "rows_shown": table_md([(k, *v) for k, v in shown_rows.items()], ["picture", "rows", "accounts"])}
     metadata |= {f"heatmap_{name}": _png(data, name) for name, data in images.items()}
     return MaterializeResult(metadata=metadata)
 

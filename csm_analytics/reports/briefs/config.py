@@ -25,6 +25,7 @@ class BriefsConfig:
     send_cron: str
     timezone: str
     team_rows: int
+    csm_rows: int
 
 
 def load_briefs_config(path: str | Path | None = None) -> BriefsConfig:
@@ -34,12 +35,13 @@ def load_briefs_config(path: str | Path | None = None) -> BriefsConfig:
         brief, heatmap = raw["daily_brief"], raw["heatmap"]
         config = BriefsConfig(str(path), int(brief["max_accounts_per_csm"]), int(brief["renewal_within_days"]),
                               float(brief["health_drop_points_30d"]), int(brief["action_due_days"]),
-                              str(brief["send_cron"]), str(brief["timezone"]), int(heatmap["team_rows"]))
+                              str(brief["send_cron"]), str(brief["timezone"]), int(heatmap["team_rows"]),
+                              int(heatmap["csm_rows"]))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise BriefsConfigError(f"{path}: cannot read the briefs config ({exc})") from exc
     except KeyError as exc:
         raise BriefsConfigError(f"{path}: missing setting {exc}; see the shipped briefs_config.toml") from exc
-    for name in (*POSITIVE, "team_rows"):
+    for name in (*POSITIVE, "team_rows", "csm_rows"):
         if getattr(config, name) <= 0:
             raise BriefsConfigError(f"{path}: {name} must be positive, got {getattr(config, name)}")
     return config
