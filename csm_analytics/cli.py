@@ -178,6 +178,30 @@ def cmd_qbr_pack(args) -> int:
     return _print_report(render, (UnknownAccount, LookupError, ValueError))
 
 
+# --- meeting brief (reports/briefs): `csm-analytics brief ACCOUNT_ID` -----------------------------------------
+def cmd_brief(args) -> int:
+    from csm_analytics.reports.briefs.meeting import BriefError, list_accounts, meeting_brief
+
+    if args.list is None and not args.account_id:
+        print("error: give an ACCOUNT_ID, or --list to see them", file=sys.stderr)
+        return 2
+    if args.list is not None:
+        return _print_report(lambda con: list_accounts(con, args.list or None), (BriefError,))
+    return _print_report(lambda con: meeting_brief(con, args.account_id, args.as_of), (BriefError,))
+
+
+def _add_brief_parser(sub) -> None:
+    brief = sub.add_parser("brief", help="one-page internal briefing before a client meeting",
+                           description="Recent issues and open tickets, the health change and its drivers, open action "
+                                       "items, talking points and risk areas. For the CSM only: never sent to the client.")
+    brief.add_argument("account_id", metavar="ACCOUNT_ID", nargs="?", help="e.g. ACC0000203")
+    brief.add_argument("--as-of", type=_date, help="day of the briefing (default: the latest scored day)")
+    brief.add_argument("--list", nargs="?", const="", metavar="CSM_ID",
+                       help="list the active account ids instead (optionally only this CSM's)")
+    brief.set_defaults(func=cmd_brief)
+# --- end meeting brief --------------------------------------------------------------------------------------------
+
+
 def cmd_import_telco(args) -> int:
     import duckdb
 
@@ -242,6 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
     card.add_argument("--quarter", help="quarter end, e.g. 2026-06-30 (default: the latest)")
     card.add_argument("--team", action="store_true", help="every CSM, ranked")
     card.set_defaults(func=cmd_scorecard)
+
+    _add_brief_parser(sub)  # meeting brief, see cmd_brief
 
     alerts = sub.add_parser("alerts", help="acknowledge, dismiss, snooze and list alerts",
                             description="Work with the alert outbox (data/alerts/outbox.sqlite).")

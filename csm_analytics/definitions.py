@@ -11,6 +11,7 @@ from csm_analytics.portfolio import definitions as portfolio
 from csm_analytics.reports import definitions as reports
 from csm_analytics.reports.executive.assets import REPORT_KEY
 from csm_analytics.reports.qbr.assets import PACK_KEY
+from csm_analytics.reports.briefs import definitions as briefs
 from csm_analytics.sources import definitions as sources
 
 MATERIALIZE_JOB = "materialize_everything"
@@ -26,7 +27,8 @@ def build_definitions() -> Definitions:
         executor=in_process_executor,
     )
     return Definitions.merge(sources.build_defs(), health.build_defs(), churn.build_defs(), alerts.build_defs(),
-                             portfolio.build_defs(), expansion.build_defs(), reports.build_defs(), platform)
+                             portfolio.build_defs(), expansion.build_defs(), briefs.build_defs(), reports.build_defs(),
+                             platform)
 
 
 defs = build_definitions()

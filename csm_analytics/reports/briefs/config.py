@@ -1,0 +1,47 @@
+"""Load and validate briefs_config.toml (daily-brief thresholds, send time, heatmap size)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_CONFIG = Path(__file__).with_name("briefs_config.toml")
+POSITIVE = ("max_accounts_per_csm", "renewal_within_days", "health_drop_points_30d", "action_due_days")
+
+
+class BriefsConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class BriefsConfig:
+    path: str
+    max_accounts_per_csm: int
+    renewal_within_days: int
+    health_drop_points_30d: float
+    action_due_days: int
+    send_cron: str
+    timezone: str
+    team_rows: int
+    csm_rows: int
+
+
+def load_briefs_config(path: str | Path | None = None) -> BriefsConfig:
+    path = Path(path or os.environ.get("CSM_BRIEFS_CONFIG", DEFAULT_CONFIG))
+    try:
+        raw = tomllib.loads(path.read_text())
+        brief, heatmap = raw["daily_brief"], raw["heatmap"]
+        config = BriefsConfig(str(path), int(brief["max_accounts_per_csm"]), int(brief["renewal_within_days"]),
+                              float(brief["health_drop_points_30d"]), int(brief["action_due_days"]),
+                              str(brief["send_cron"]), str(brief["timezone"]), int(heatmap["team_rows"]),
+                              int(heatmap["csm_rows"]))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise BriefsConfigError(f"{path}: cannot read the briefs config ({exc})") from exc
+    except KeyError as exc:
+        raise BriefsConfigError(f"{path}: missing setting {exc}; see the shipped briefs_config.toml") from exc
+    for name in (*POSITIVE, "team_rows", "csm_rows"):
+        if getattr(config, name) <= 0:
+            raise BriefsConfigError(f"{path}: {name} must be positive, got {getattr(config, name)}")
+    return config
