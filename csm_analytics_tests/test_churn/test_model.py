@@ -37,3 +37,19 @@ def test_champion_rule_lowest_brier_then_highest_auc():
     results = {"a": {"brier": 0.10, "roc_auc": 0.80}, "b": {"brier": 0.09, "roc_auc": 0.70},
                "c": {"brier": 0.09, "roc_auc": 0.75}}
     assert choose(results) == "c"
+
+
+def test_blend_works_as_a_champion(tmp_path):
+    """Permutation importance, drivers and the saved model file all accept the blend."""
+    from csm_analytics.churn.model import drivers, load, top_features
+
+    frame, y = _frame()
+    blend = fit_candidates(frame, y, ["x", "noise"], ["kind"])["blend"]
+    ranked = top_features(blend, frame, y, ["x", "noise", "kind"], n=3)
+    assert ranked[0][0] == "x" and ranked[0][1] > 0.1
+    named = drivers(blend, frame.head(5), ["x", "noise"], ["kind"], frame[["x", "noise"]].median())
+    assert len(named) == 5
+    import joblib
+    joblib.dump({"model": blend, "card": None}, tmp_path / "m.joblib")
+    again, _ = load(tmp_path / "m.joblib")
+    np.testing.assert_allclose(again.predict_proba(frame), blend.predict_proba(frame))
