@@ -225,9 +225,10 @@ def cmd_import_telco(args) -> int:
     print(f"canonical tables in {out / 'raw'}: {counts['accounts']:,} accounts, {counts['contracts']:,} contracts "
           "(the other tables have no Telco counterpart and are empty)")
     if not args.skip_evaluation:
-        print("stratified 5-fold cross-validation of the churn candidates:")
+        print("stratified 5-fold cross-validation of the churn candidates (pooled out-of-fold probabilities):")
         for name, s in telco.evaluate(customers).items():
-            print(f"  {name:<24} ROC AUC {s['roc_auc']:.4f}  Brier {s['brier']:.4f}  ({s['rows']:,} customers)")
+            picks = f", per fold: {', '.join(s['chosen'])}" if "chosen" in s else ""
+            print(f"  {name:<28} ROC AUC {s['roc_auc']:.4f}  Brier {s['brier']:.4f}  ({s['rows']:,} customers{picks})")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Dagster wiring of the churn domain: model, predictions, daily snapshots (replayed), forecast accuracy."""
+"""Dagster wiring of the churn domain: model, predictions, daily snapshots (replayed), flag thresholds, accuracy."""
 
 import datetime as dt
 from pathlib import Path
@@ -12,7 +12,7 @@ from dagster import (
 from dagster_duckdb import DuckDBResource
 
 from csm_analytics.churn import model as churn_model
-from csm_analytics.churn.backtest import as_model_frame, forecast_accuracy_sql, replay
+from csm_analytics.churn.backtest import as_model_frame, flag_thresholds_sql, forecast_accuracy_sql, replay
 from csm_analytics.churn.config import ChurnConfig, load_churn_config
 from csm_analytics.churn.features import (
     CATEGORICAL_FEATURES, NOT_DRIVERS, NUMERIC_FEATURES, features_sql, labelled_sql,
@@ -25,6 +25,7 @@ from csm_analytics.lib.warehouse import WAREHOUSE_POOL, replace_date_range, repl
 MODEL_KEY = AssetKey(["ml", "churn_model"])
 PREDICTIONS_KEY = AssetKey(["ml", "churn_predictions"])
 SNAPSHOTS_KEY = AssetKey(["ml", "churn_snapshots"])
+THRESHOLDS_KEY = AssetKey(["ml", "churn_flag_thresholds"])
 ACCURACY_KEY = AssetKey(["marts", "renewal_forecast_accuracy"])
 RAW_DEPS = [AssetKey(["raw", t]) for t in RAW_INPUTS]
 
@@ -158,24 +159,44 @@ def churn_snapshots(context: AssetExecutionContext, duckdb: DuckDBResource, heal
                                        "months_skipped": MetadataValue.md("\n".join(f"- {n}" for n in notes) or "none")})
 
 
-@asset(pool=WAREHOUSE_POOL, key=ACCURACY_KEY, group_name="churn", kinds={"duckdb"}, deps=[SNAPSHOTS_KEY],
+@asset(pool=WAREHOUSE_POOL, key=THRESHOLDS_KEY, group_name="churn", kinds={"duckdb"}, deps=[SNAPSHOTS_KEY, AssetKey(["raw", "contracts"])],
+       description="The early-warning flag threshold of each replayed month, learned walk-forward from the "
+                   "churners resolved before that month (fixed threshold until enough exist).")
+def churn_flag_thresholds(duckdb: DuckDBResource, churn_settings: ChurnSettingsResource) -> MaterializeResult:
+    config = churn_settings.load()
+    with duckdb.get_connection() as con:
+        rows = replace_table(con, "ml.churn_flag_thresholds", flag_thresholds_sql(config))
+        table = preview(con, "SELECT * FROM ml.churn_flag_thresholds ORDER BY month", 40)
+        learned = con.execute("SELECT count(*) FILTER (walk_forward), count(*) FILTER (NOT walk_forward) "
+                              "FROM ml.churn_flag_thresholds").fetchall()[0]
+    return MaterializeResult(metadata={
+        "dagster/row_count": rows, "thresholds_by_month": table, "walk_forward_months": learned[0],
+        "fixed_threshold_months": learned[1],
+        "rule": f"flag threshold of month M = the {1 - config.catch_share:.0%} quantile of the peak replayed probability "
+                f"of churners resolved before M (catches {config.catch_share:.0%} of them); {config.flag_threshold} "
+                f"until {config.min_resolved_churners} such churners exist"})
+
+
+@asset(pool=WAREHOUSE_POOL, key=ACCURACY_KEY, group_name="churn", kinds={"duckdb"}, deps=[SNAPSHOTS_KEY, THRESHOLDS_KEY],
        description="Renewal forecast backtest per quarter cohort: early-warning rate and predicted vs actual churn.",
        check_specs=[AssetCheckSpec("early_warning_rate_meets_target", asset=ACCURACY_KEY),
                     AssetCheckSpec("variance_within_target", asset=ACCURACY_KEY)])
 def renewal_forecast_accuracy(duckdb: DuckDBResource, churn_settings: ChurnSettingsResource) -> MaterializeResult:
     config = churn_settings.load()
     with duckdb.get_connection() as con:
-        rows = replace_table(con, "marts.renewal_forecast_accuracy", forecast_accuracy_sql(config))
+        rows = replace_table(con, "marts.renewal_forecast_accuracy",
+                             forecast_accuracy_sql(config, thresholds="ml.churn_flag_thresholds"))
         totals = con.execute(
-            "SELECT sum(contracts), sum(actually_churned), sum(flagged_churners), sum(predicted_churn) "
-            "FROM marts.renewal_forecast_accuracy").fetchall()[0]
+            "SELECT sum(contracts), sum(actually_churned), sum(flagged_churners), sum(predicted_churn), "
+            "sum(flagged_60d_before_end) FROM marts.renewal_forecast_accuracy").fetchall()[0]
         table = preview(con, "SELECT * FROM marts.renewal_forecast_accuracy", 40)
-    contracts, churned, flagged, predicted = (v or 0 for v in totals)
+    contracts, churned, flagged, predicted, flagged_all = (v or 0 for v in totals)
     rate = flagged / churned if churned else None
     variance = 100.0 * (predicted - churned) / contracts if contracts else None
     return MaterializeResult(
         metadata={"dagster/row_count": rows, "cohorts": table,
                   "early_warning_rate": f"{rate:.1%} (target >= {config.target_rate:.0%})" if rate is not None else "n/a",
+                  "flagged_renewals": f"{flagged_all} of {contracts} renewals flagged, {flagged} of them churned",
                   "variance_pp": f"{variance:+.2f} pp (target within +/-{config.max_variance_pp:g})" if variance is not None else "n/a"},
         check_results=[
             AssetCheckResult(check_name="early_warning_rate_meets_target", severity=AssetCheckSeverity.WARN,
@@ -186,8 +207,9 @@ def renewal_forecast_accuracy(duckdb: DuckDBResource, churn_settings: ChurnSetti
         ])
 
 
-churn_assets = [churn_model_asset, churn_predictions, churn_snapshots, renewal_forecast_accuracy]
+churn_assets = [churn_model_asset, churn_predictions, churn_snapshots, churn_flag_thresholds, renewal_forecast_accuracy]
 nightly_churn_job = define_asset_job(
-    "nightly_churn_snapshot", selection=AssetSelection.assets(SNAPSHOTS_KEY, ACCURACY_KEY, PREDICTIONS_KEY),
+    "nightly_churn_snapshot",
+    selection=AssetSelection.assets(SNAPSHOTS_KEY, THRESHOLDS_KEY, ACCURACY_KEY, PREDICTIONS_KEY),
     partitions_def=HISTORY_PARTITIONS, description="Snapshot today's churn risk and refresh the backtest.")
 nightly_churn_schedule = build_schedule_from_partitioned_job(nightly_churn_job, hour_of_day=2, minute_of_hour=0)

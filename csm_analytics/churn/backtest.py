@@ -48,14 +48,55 @@ def replay(training: pd.DataFrame, daily: pd.DataFrame, candidate: str, config: 
     return (pd.concat(scored, ignore_index=True) if scored else pd.DataFrame(columns=columns)), notes
 
 
-def forecast_accuracy_sql(config: ChurnConfig, snapshots: str = "ml.churn_snapshots") -> str:
+def flag_thresholds_sql(config: ChurnConfig, snapshots: str = "ml.churn_snapshots") -> str:
+    """One row per replayed month: the flag threshold used on its days, learned from earlier months only.
+
+    A churner counts for month M once its contract ended before M and it was scored `lead_days`
+    before its end; its peak is its highest replayed probability over its flag window (all those
+    days precede M, and each was scored by a model trained before its own month). The learned
+    threshold is the (1 - catch_share) quantile of those peaks, so it would have flagged
+    `catch_share` of them. Until `min_resolved_churners` exist the configured threshold is used.
+    """
+    lead, horizon = config.lead_days, config.horizon_days
+    return f"""
+WITH months AS (
+    SELECT DISTINCT CAST(date_trunc('month', snapshot_date) AS DATE) AS month FROM {snapshots}
+),
+churner_peaks AS (
+    SELECT k.contract_id, k.end_date, max(s.churn_probability) AS peak
+    FROM raw.contracts k
+    JOIN {snapshots} s ON s.account_id = k.account_id
+     AND s.snapshot_date BETWEEN k.end_date - {horizon} AND k.end_date - {lead}
+    WHERE k.renewal_outcome = 'churned'
+      AND EXISTS (SELECT 1 FROM {snapshots} x WHERE x.account_id = k.account_id AND x.snapshot_date = k.end_date - {lead})
+    GROUP BY k.contract_id, k.end_date
+),
+learned AS (
+    SELECT m.month, count(p.contract_id) AS resolved_churners,
+           quantile_cont(p.peak, {1 - config.catch_share:.6f}) AS learned_threshold
+    FROM months m LEFT JOIN churner_peaks p ON p.end_date < m.month
+    GROUP BY m.month
+)
+SELECT month, resolved_churners, round(learned_threshold, 5) AS learned_threshold,
+       resolved_churners >= {config.min_resolved_churners} AS walk_forward,
+       CASE WHEN resolved_churners >= {config.min_resolved_churners} THEN round(learned_threshold, 5)
+            ELSE {config.flag_threshold} END AS flag_threshold
+FROM learned
+ORDER BY month
+"""
+
+
+def forecast_accuracy_sql(config: ChurnConfig, snapshots: str = "ml.churn_snapshots", thresholds: str | None = None) -> str:
     """One row per quarter of contract end dates (contracts already ended and scored `lead_days` before their end).
 
-    flagged: the churn probability reached the threshold on some day between the start of the
-    horizon and `lead_days` before the end. predicted_churn: the sum of probabilities on the day
-    exactly `lead_days` before the end. variance_pp: (predicted - actual) / contracts x 100.
+    flagged: on some day between the start of the horizon and `lead_days` before the end, the churn
+    probability reached that day's month's flag threshold (`thresholds`, a table or subquery with
+    month and flag_threshold; default: `flag_thresholds_sql`). predicted_churn: the sum of
+    probabilities on the day exactly `lead_days` before the end. variance_pp: (predicted - actual) /
+    contracts x 100.
     """
-    lead, horizon, threshold = config.lead_days, config.horizon_days, config.flag_threshold
+    lead, horizon = config.lead_days, config.horizon_days
+    thresholds = thresholds or f"({flag_thresholds_sql(config, snapshots)})"
     return f"""
 WITH ended AS (
     SELECT contract_id, account_id, end_date, renewal_outcome = 'churned' AS churned
@@ -66,9 +107,10 @@ at_lead AS (
     FROM ended e JOIN {snapshots} s ON s.account_id = e.account_id AND s.snapshot_date = e.end_date - {lead}
 ),
 flags AS (
-    SELECT a.contract_id, max(s.churn_probability) >= {threshold} AS flagged
+    SELECT a.contract_id, bool_or(s.churn_probability >= t.flag_threshold) AS flagged
     FROM at_lead a JOIN {snapshots} s ON s.account_id = a.account_id
      AND s.snapshot_date BETWEEN a.end_date - {horizon} AND a.end_date - {lead}
+    JOIN {thresholds} t ON t.month = CAST(date_trunc('month', s.snapshot_date) AS DATE)
     GROUP BY a.contract_id
 )
 SELECT strftime(end_date, '%Y') || '-Q' || quarter(end_date) AS cohort_quarter,

@@ -23,6 +23,8 @@ class ChurnConfig:
     high: float
     medium: float
     flag_threshold: float
+    catch_share: float
+    min_resolved_churners: int
     lead_days: int
     target_rate: float
     max_variance_pp: float
@@ -37,7 +39,10 @@ def load_churn_config(path: str | Path | None = None) -> ChurnConfig:
             validation_days=int(raw["validation_days"]),
             min_training_churned_contracts=int(raw["min_training_churned_contracts"]),
             high=float(raw["risk_levels"]["high"]), medium=float(raw["risk_levels"]["medium"]),
-            flag_threshold=float(raw["early_warning"]["threshold"]), lead_days=int(raw["early_warning"]["lead_days"]),
+            flag_threshold=float(raw["early_warning"]["threshold"]),
+            catch_share=float(raw["early_warning"]["catch_share"]),
+            min_resolved_churners=int(raw["early_warning"]["min_resolved_churners"]),
+            lead_days=int(raw["early_warning"]["lead_days"]),
             target_rate=float(raw["early_warning"]["target_rate"]),
             max_variance_pp=float(raw["early_warning"]["max_variance_pp"]),
         )
@@ -47,6 +52,8 @@ def load_churn_config(path: str | Path | None = None) -> ChurnConfig:
         raise ChurnConfigError(f"{path}: missing setting {exc}; see the shipped churn_config.toml") from exc
     if not 0 < config.medium < config.high < 1:
         raise ChurnConfigError(f"{path}: [risk_levels] needs 0 < medium < high < 1")
+    if not 0 < config.catch_share < 1 or not 0 < config.flag_threshold < 1:
+        raise ChurnConfigError(f"{path}: early_warning.catch_share and threshold must lie between 0 and 1")
     if config.lead_days >= config.horizon_days:
         raise ChurnConfigError(f"{path}: early_warning.lead_days must be below horizon_days")
     return config

@@ -23,8 +23,11 @@ NUMERIC_FEATURES = [
     "seat_utilization", "key_events_per_user_day", "usage_trend", "touches_30d", "touches_90d", "roles_90d",
     "days_since_qbr", "escalations_90d", "open_tickets", "median_resolution_hours_90d", "failed_payments_180d",
     "late_payments_180d", "overdue_invoices", "latest_nps", "csat_180d", "tenure_days", "critical_incidents_180d",
-    "other_incidents_180d", "days_to_renewal", "arr", "term_months", "previously_downgraded",
+    "other_incidents_180d", "days_to_renewal", "arr", "term_months", "previously_downgraded", "qbr_shortfall_365d",
 ]
+# Computed here rather than read from the health components:
+CONTRACT_FEATURES = ["days_to_renewal", "arr", "term_months", "previously_downgraded"]
+QBR_FEATURES = ["qbr_shortfall_365d"]  # QBRs the tier cadence expected in the past year but not held
 CATEGORICAL_FEATURES = ["tier", "segment", "product"]
 # Timing and size facts: they shape the probability but are not something a CSM can act on,
 # so they are never named as a driver.
@@ -35,7 +38,7 @@ FEATURES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
 def features_sql(start: dt.date, end: dt.date, config: HealthConfig, every_days: int = 1) -> str:
     """One row per account with a contract in force on snapshot day D, for D in [start, end] every `every_days`."""
     day_before = components_sql(start - dt.timedelta(days=1), end - dt.timedelta(days=1), config)
-    component_cols = ", ".join(f"h.{c}" for c in NUMERIC_FEATURES[:-4])
+    component_cols = ", ".join(f"h.{c}" for c in NUMERIC_FEATURES if c not in CONTRACT_FEATURES + QBR_FEATURES)
     return f"""
 WITH components AS ({day_before}),
 snapshots AS (
@@ -48,15 +51,24 @@ contract_on_day AS (
     FROM snapshots s JOIN raw.contracts k
       ON k.account_id = s.account_id AND s.snapshot_date BETWEEN k.start_date AND k.end_date
     QUALIFY row_number() OVER (PARTITION BY s.account_id, s.snapshot_date ORDER BY k.start_date DESC) = 1
+),
+qbrs_held AS (
+    SELECT k.account_id, k.snapshot_date, count(q.qbr_id) AS qbrs_365d
+    FROM contract_on_day k LEFT JOIN raw.qbrs q ON q.account_id = k.account_id
+     AND q.qbr_date < k.snapshot_date AND q.qbr_date >= k.snapshot_date - 365
+    GROUP BY k.account_id, k.snapshot_date
 )
 SELECT k.account_id, k.snapshot_date, k.contract_id, k.end_date AS contract_end_date,
        {component_cols},
        date_diff('day', k.snapshot_date, k.end_date) AS days_to_renewal,
        k.arr, k.term_months, (coalesce(h.last_renewal_outcome, '') = 'downgraded')::INT AS previously_downgraded,
+       greatest(0, floor(least(h.tenure_days, 365) / t.qbr_every_days) - qh.qbrs_365d) AS qbr_shortfall_365d,
        a.tier, a.segment, a.product
 FROM contract_on_day k
 JOIN components h ON h.account_id = k.account_id AND h.as_of_date = k.snapshot_date - 1
+JOIN qbrs_held qh ON qh.account_id = k.account_id AND qh.snapshot_date = k.snapshot_date
 JOIN raw.accounts a ON a.account_id = k.account_id
+JOIN {config.targets_sql()} ON t.tier = a.tier
 ORDER BY k.snapshot_date, k.account_id
 """
 

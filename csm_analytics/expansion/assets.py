@@ -7,6 +7,7 @@ from dagster import (
 )
 from dagster_duckdb import DuckDBResource
 
+from csm_analytics.lib.warehouse import WAREHOUSE_POOL
 from csm_analytics.expansion import charts, forecast, signals
 from csm_analytics.expansion.config import COMPONENTS, ExpansionConfig, load_expansion_config
 from csm_analytics.expansion.impact import CHECK_IN_RENEWALS_SQL, check_in_impact
@@ -36,7 +37,7 @@ class ExpansionConfigResource(ConfigurableResource):
         return load_expansion_config(self.path or None)
 
 
-@asset(key=SIGNALS_KEY, group_name="expansion", kinds={"duckdb"},
+@asset(pool=WAREHOUSE_POOL, key=SIGNALS_KEY, group_name="expansion", kinds={"duckdb"},
        deps=[*raw("accounts", "contracts", "product_usage", "intent_signals", "qbrs", "expansion_opportunities",
                   "csm_assignments"), HISTORY],
        description="Accounts ranked by the Expansion Readiness Index (0-100) with its six components, the strongest "
@@ -72,7 +73,7 @@ def expansion_signals(duckdb: DuckDBResource, expansion_config: ExpansionConfigR
     )
 
 
-@asset(key=FORECAST_KEY, group_name="expansion", kinds={"duckdb"},
+@asset(pool=WAREHOUSE_POOL, key=FORECAST_KEY, group_name="expansion", kinds={"duckdb"},
        deps=raw("expansion_opportunities", "opportunity_stage_history", "accounts", "csm_assignments", "product_usage"),
        description="Weighted expansion forecast (amount x stage probability) per quarter, CSM and segment, with the "
                    "stage probabilities recalibrated every quarter from earlier close rates "
@@ -94,7 +95,7 @@ def expansion_forecast(duckdb: DuckDBResource, expansion_config: ExpansionConfig
                                        "calibration_predicted_vs_actual": table, "by_quarter": by_quarter})
 
 
-@asset(key=ACCURACY_KEY, group_name="expansion", kinds={"duckdb"}, deps=[FORECAST_KEY],
+@asset(pool=WAREHOUSE_POOL, key=ACCURACY_KEY, group_name="expansion", kinds={"duckdb"}, deps=[FORECAST_KEY],
        description="Each past quarter's 90-day forecast (weighted pipeline + new-business run rate) against what "
                    "actually closed won, with the variance in % (target +-15 %, under 20 % strong).",
        check_specs=[AssetCheckSpec("variance_within_target", asset=ACCURACY_KEY,
@@ -118,7 +119,7 @@ def expansion_forecast_accuracy(duckdb: DuckDBResource, expansion_config: Expans
     )
 
 
-@asset(key=KPIS_KEY, group_name="expansion", kinds={"duckdb"},
+@asset(pool=WAREHOUSE_POOL, key=KPIS_KEY, group_name="expansion", kinds={"duckdb"},
        deps=raw("accounts", "contracts", "product_usage", "activities", "qbrs", "survey_responses", "support_tickets",
                 "expansion_opportunities", "intent_signals", "referrals", "exit_reasons"),
        description="The account-management KPI catalogue (retention, expansion, engagement, relationship, advocacy), "

@@ -96,8 +96,24 @@ def test_forecast_accuracy_has_cohorts(churned):
     assert cohorts[0] >= 4 and cohorts[2] > 0
     meta = _metadata(result, "marts__renewal_forecast_accuracy")
     assert "target >= 75%" in meta["early_warning_rate"].value
+    assert "renewals flagged" in meta["flagged_renewals"].value
     checks = {c.check_name for c in result.get_asset_check_evaluations()}
     assert checks == {"early_warning_rate_meets_target", "variance_within_target"}
+
+
+def test_flag_thresholds_one_per_replayed_month(churned):
+    result, warehouse, _ = churned
+    con = duckdb.connect(str(warehouse), read_only=True)
+    months = con.execute("SELECT count(DISTINCT date_trunc('month', snapshot_date)) FROM ml.churn_snapshots").fetchall()
+    rows = con.execute("SELECT count(*), count(*) FILTER (walk_forward), "
+                       "count(*) FILTER (NOT walk_forward AND flag_threshold <> 0.25), "
+                       "count(*) FILTER (walk_forward AND resolved_churners < 10), "
+                       "count(*) FILTER (flag_threshold NOT BETWEEN 0 AND 1) FROM ml.churn_flag_thresholds").fetchall()[0]
+    assert rows[0] == months[0][0] and rows[1] > 0 and rows[2:] == (0, 0, 0)
+    # the number of resolved churners only grows month by month
+    counts = [r[0] for r in con.execute("SELECT resolved_churners FROM ml.churn_flag_thresholds ORDER BY month").fetchall()]
+    assert counts == sorted(counts)
+    assert "thresholds_by_month" in _metadata(result, "ml__churn_flag_thresholds")
 
 
 def test_nightly_schedule_snapshots_yesterday():

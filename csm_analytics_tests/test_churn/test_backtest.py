@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
 
-from csm_analytics.churn.backtest import forecast_accuracy_sql
+from csm_analytics.churn.backtest import flag_thresholds_sql, forecast_accuracy_sql
 from csm_analytics.churn.config import DEFAULT_CONFIG, load_churn_config
 from csm_analytics_tests.fixtures import empty_raw_warehouse, insert
 
@@ -54,3 +55,51 @@ def test_second_quarter_cohort_and_unscored_contracts(cohorts):
     q2 = cohorts.loc["2025-Q2"]
     assert (q2.contracts, q2.actually_churned, q2.flagged_churners, q2.early_warning_rate) == (1, 1, 1, 1.0)
     assert (q2.predicted_churn, q2.variance_pp) == (0.5, -50.0)
+
+
+@pytest.fixture
+def walk_forward(tmp_path):
+    """Churners X, Y, V resolve before May 2025; U churned too but was never scored 60 days out."""
+    config = dataclasses.replace(load_churn_config(DEFAULT_CONFIG), catch_share=0.5, min_resolved_churners=2)
+    con = empty_raw_warehouse(tmp_path / "wh.duckdb")
+    ends = {"X": dt.date(2025, 1, 31), "Y": dt.date(2025, 1, 15), "R": dt.date(2025, 1, 20), "V": dt.date(2025, 3, 31),
+            "U": dt.date(2025, 2, 10), "Z": dt.date(2025, 6, 30), "W": dt.date(2025, 6, 30)}
+    outcomes = {"X": "churned", "Y": "churned", "R": "renewed", "V": "churned", "U": "churned", "Z": "churned",
+                "W": "renewed"}
+    insert(con, "contracts", [_contract(f"C{a}", a, ends[a], outcomes[a]) for a in ends])
+    con.execute("CREATE SCHEMA ml")
+    con.execute("CREATE TABLE ml.churn_snapshots (account_id VARCHAR, snapshot_date DATE, churn_probability DOUBLE)")
+    points = {"X": {60: 0.30, 120: 0.10},  # peak 0.30 (2024-12-02)
+              "Y": {60: 0.20, 90: 0.50},  # peak 0.50 (2024-10-17)
+              "R": {60: 0.90},  # renewed: never a churner peak
+              "V": {100: 0.28, 60: 0.10},  # peak 0.28 on 2024-12-21
+              "U": {90: 0.01},  # not scored at -60: excluded (else the May median would be 0.29)
+              "Z": {60: 0.29},  # 2025-05-01: below May's learned 0.30, above the fixed 0.25
+              "W": {60: 0.45}}
+    for account, by_lead in points.items():
+        for days_before, p in by_lead.items():
+            con.execute("INSERT INTO ml.churn_snapshots VALUES (?, ?, ?)",
+                        [account, ends[account] - dt.timedelta(days=days_before), p])
+    return con, config
+
+
+def test_walk_forward_thresholds(walk_forward):
+    con, config = walk_forward
+    table = con.execute(flag_thresholds_sql(config)).df().set_index("month")
+    assert [m.strftime("%Y-%m") for m in table.index] == ["2024-10", "2024-11", "2024-12", "2025-01", "2025-05"]
+    assert list(table.resolved_churners) == [0, 0, 0, 0, 3]  # X, Y, V ended before May; U was never scored at -60
+    assert list(table.walk_forward) == [False, False, False, False, True]
+    assert list(table.flag_threshold) == [0.25, 0.25, 0.25, 0.25, 0.30]  # median of peaks 0.28, 0.30, 0.50
+
+
+def test_each_day_is_flagged_against_its_own_month_threshold(walk_forward):
+    con, config = walk_forward
+    cohorts = con.execute(forecast_accuracy_sql(config)).df().set_index("cohort_quarter")
+    q1, q2 = cohorts.loc["2025-Q1"], cohorts.loc["2025-Q2"]
+    # Q1: X, Y, R, V all peak at or above the fixed 0.25 in months before any churner was resolved
+    assert (q1.contracts, q1.actually_churned, q1.flagged_60d_before_end, q1.flagged_churners) == (4, 3, 4, 3)
+    # Q2: Z's 0.29 misses May's learned 0.30; W's 0.45 is flagged (a false alarm)
+    assert (q2.contracts, q2.actually_churned, q2.flagged_60d_before_end, q2.flagged_churners) == (2, 1, 1, 0)
+    fixed = dataclasses.replace(config, min_resolved_churners=100)  # never enough: always the fixed 0.25
+    q2_fixed = con.execute(forecast_accuracy_sql(fixed)).df().set_index("cohort_quarter").loc["2025-Q2"]
+    assert (q2_fixed.flagged_60d_before_end, q2_fixed.flagged_churners) == (2, 1)

@@ -70,3 +70,17 @@ def test_labels(warehouse):
         assert row.churned == int(within and outcome == "churned")
         assert row.downgraded == int(within and outcome == "downgraded")
         assert row.label_known == (outcome is not None or not within)
+
+
+def test_qbr_shortfall_counts_qbrs_held_in_the_past_year(warehouse):
+    con = duckdb.connect(str(warehouse))
+    before = _features(con)
+    account = before[before.tenure_days >= 365].index[0]
+    cadence = load_health_config(DEFAULT_CONFIG).targets[before.loc[account, "tier"]].qbr_every_days
+    expected = 365 // cadence  # QBRs the tier cadence asks for in a year
+    con.execute("DELETE FROM raw.qbrs WHERE account_id = ?", [account])
+    assert _features(con).loc[account, "qbr_shortfall_365d"] == expected
+    qbr = "INSERT INTO raw.qbrs VALUES (?, ?, 'CSM01', ?, 'x', 'x', 'Finance', 9, false, false)"
+    con.execute(qbr, ["Q-IN", account, D - dt.timedelta(days=365)])  # inside the year before D
+    con.execute(qbr, ["Q-OUT", account, D - dt.timedelta(days=366)])  # one day too early
+    assert _features(con).loc[account, "qbr_shortfall_365d"] == expected - 1

@@ -47,11 +47,19 @@ def test_canonical_tables_load_through_the_sources_validation(imported):
 
 
 def test_cross_validated_scores(imported):
-    """Measured: logistic regression ROC AUC 0.8497, Brier 0.1333 (target AUC 0.85 not quite reached)."""
+    """Measured (shuffle seed 0): headline 0.8502 / 0.1331; blend 0.8505 / 0.1329; LR 0.8503; boosting 0.8491.
+
+    Over shuffles 0-4 the headline ROC AUC ranges 0.8492-0.8507 (mean 0.8499): the 0.85 target sits
+    inside the shuffle noise and is not reliably met, so the guard below is 0.849 (docs/churn.md).
+    """
     out, _ = imported
     customers = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True).execute(
         "SELECT * FROM raw.telco_customers").df()
     results = telco.evaluate(customers)
-    best = min(results.values(), key=lambda s: s["brier"])
-    assert best["brier"] <= 0.135
-    assert best["roc_auc"] >= 0.849
+    assert set(results) == {"logistic_regression", "hist_gradient_boosting", "blend", telco.HEADLINE}
+    headline = results[telco.HEADLINE]
+    assert len(headline["chosen"]) == 5 and set(headline["chosen"]) <= set(results)
+    assert headline["rows"] == 7032 and headline["positives"] == 1869
+    assert headline["brier"] <= 0.135
+    assert headline["roc_auc"] >= 0.849
+    assert all(r["roc_auc"] >= 0.848 and r["brier"] <= 0.135 for r in results.values())

@@ -9,6 +9,7 @@ from dagster import (
 )
 from dagster_duckdb import DuckDBResource
 
+from csm_analytics.lib.warehouse import WAREHOUSE_POOL
 from csm_analytics.alerts.assets import AlertOutboxResource
 from csm_analytics.alerts.slack import SlackMessenger
 from csm_analytics.health.assets import HealthConfigResource
@@ -41,7 +42,7 @@ def _png(data: bytes, title: str) -> MetadataValue:
     return MetadataValue.md(f"![{title}](data:image/png;base64,{base64.b64encode(data).decode()})")
 
 
-@asset(key=BRIEF_KEY, group_name="reports", kinds={"duckdb"},
+@asset(pool=WAREHOUSE_POOL, key=BRIEF_KEY, group_name="reports", kinds={"duckdb"},
        deps=[AssetKey(["core", "account_health_score"]), AssetKey(["marts", "account_plan_status"]),
              AssetKey(["alerts", "alert_events"]), AssetKey(["raw", "activities"]), AssetKey(["raw", "qbrs"]), *RAW],
        description="Per CSM, the accounts that need attention today in priority order (red renewals, health drops, "
@@ -65,7 +66,7 @@ def csm_daily_brief(duckdb: DuckDBResource, health_config: HealthConfigResource,
         "brief": MetadataValue.md(brief.to_markdown(index=False) if len(brief) else "_no account needs attention_")})
 
 
-@asset(key=HEATMAP_KEY, group_name="reports", kinds={"duckdb", "matplotlib"},
+@asset(pool=WAREHOUSE_POOL, key=HEATMAP_KEY, group_name="reports", kinds={"duckdb", "matplotlib"},
        deps=[AssetKey(["core", "account_health_components"]), *RAW],
        description="Risk by account on five dimensions (payroll accuracy, payment health, engagement, growth, "
                    "sentiment) = 100 minus health components; a PNG per CSM and one for the team in "

@@ -9,6 +9,7 @@ from dagster import (
 )
 from dagster_duckdb import DuckDBResource
 
+from csm_analytics.lib.warehouse import WAREHOUSE_POOL
 from csm_analytics.lib.paths import data_dir
 from csm_analytics.reports.executive.report import collect_report, render_report
 from csm_analytics.world.spec import DEFAULT_AS_OF
@@ -34,7 +35,7 @@ def report_dir():
     return data_dir() / "reports" / "executive"
 
 
-@asset(key=REPORT_KEY, group_name="reports", partitions_def=REPORT_MONTHS, kinds={"html"},
+@asset(pool=WAREHOUSE_POOL, key=REPORT_KEY, group_name="reports", partitions_def=REPORT_MONTHS, kinds={"html"},
        deps=[AssetKey(["marts", k]) for k in ("revenue_retention", "renewal_forecast_accuracy", "csm_scorecard",
                                                "expansion_signals")]
        + [AssetKey(["ml", "churn_snapshots"]), AssetKey(["core", "account_health_history"]),

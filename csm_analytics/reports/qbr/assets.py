@@ -7,6 +7,7 @@ from dagster import (
 )
 from dagster_duckdb import DuckDBResource
 
+from csm_analytics.lib.warehouse import WAREHOUSE_POOL
 from csm_analytics.health.assets import HealthConfigResource
 from csm_analytics.lib.metadata import preview
 from csm_analytics.lib.paths import data_dir
@@ -24,7 +25,7 @@ def qbr_dir():
     return data_dir() / "reports" / "qbr"
 
 
-@asset(key=["marts", "qbr_action_items"], group_name="reports", kinds={"duckdb"},
+@asset(pool=WAREHOUSE_POOL, key=["marts", "qbr_action_items"], group_name="reports", kinds={"duckdb"},
        deps=[AssetKey(["raw", t]) for t in ("qbrs", "activities", "support_tickets", "expansion_opportunities")]
        + [AssetKey(["core", "account_health_score"])],
        description="Action items of the last year's QBRs, each done / open / overdue from evidence in the data.")
@@ -37,7 +38,7 @@ def qbr_action_items(duckdb: DuckDBResource) -> MaterializeResult:
     return MaterializeResult(metadata={"dagster/row_count": rows, "by_action": summary})
 
 
-@asset(key=PIPELINE_KEY, group_name="reports", kinds={"duckdb"},
+@asset(pool=WAREHOUSE_POOL, key=PIPELINE_KEY, group_name="reports", kinds={"duckdb"},
        deps=[AssetKey(["raw", t]) for t in ("accounts", "contracts", "qbrs", "csm_assignments")]
        + [AssetKey(["core", "account_health_score"])],
        description="Next QBR due per account (this quarter and next) and whether its pack is ready, stale or missing. "
@@ -65,7 +66,7 @@ def qbr_pipeline(context: AssetExecutionContext, duckdb: DuckDBResource,
                                        "packs_due_this_quarter": len(due), "partitions_added": len(new)})
 
 
-@asset(key=PACK_KEY, group_name="reports", partitions_def=QBR_ACCOUNTS, kinds={"html"},
+@asset(pool=WAREHOUSE_POOL, key=PACK_KEY, group_name="reports", partitions_def=QBR_ACCOUNTS, kinds={"html"},
        deps=[PIPELINE_KEY, AssetKey(["ml", "churn_predictions"]), AssetKey(["marts", "qbr_action_items"]),
              AssetKey(["core", "account_health_history"])],
        description="One account's QBR data pack: ten sections, Markdown here and a self-contained HTML file "
