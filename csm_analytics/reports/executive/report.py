@@ -29,12 +29,13 @@ owner AS (
 ),
 book AS (
     SELECT f.account_id, a.account_name, a.segment, a.tier, coalesce(o.csm_id, 'unassigned') AS csm_id, f.arr,
-           f.renewal_date, h.health_score, h.band, s.churn_probability,
-           f.arr * coalesce(s.churn_probability, 0) AS revenue_at_risk
+           f.renewal_date, h.health_score, h.band, coalesce(p.churn_probability, s.churn_probability) AS churn_probability,
+           f.arr * coalesce(p.churn_probability, s.churn_probability, 0) AS revenue_at_risk
     FROM in_force f JOIN raw.accounts a USING (account_id)
     LEFT JOIN owner o USING (account_id)
     LEFT JOIN core.account_health_history h ON h.account_id = f.account_id AND h.as_of_date = $1
     LEFT JOIN ml.churn_snapshots s ON s.account_id = f.account_id AND s.snapshot_date = $1
+    LEFT JOIN ml.churn_predictions p ON p.account_id = f.account_id AND p.as_of_date = $1
 )"""
 
 

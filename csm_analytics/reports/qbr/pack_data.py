@@ -102,11 +102,13 @@ def revenue_section(con, account_id: str, as_of: dt.date) -> dict:
         SELECT contract_id, start_date, end_date, arr, term_months, licensed_seats, renewal_outcome, downgrade_amount
         FROM raw.contracts WHERE account_id = ? AND start_date <= ? ORDER BY start_date""", [account_id, as_of])
     current = next((c for c in contracts if c["start_date"] <= as_of <= c["end_date"]), None)
-    p = _one(con, "SELECT churn_probability, model_family FROM ml.churn_snapshots WHERE account_id = ? "
-                  "AND snapshot_date = ?", [account_id, as_of]) if _table_exists(con, "ml.churn_snapshots") else {}
-    if not p and _table_exists(con, "ml.churn_predictions"):
-        p = _one(con, "SELECT churn_probability, risk_level, top_drivers FROM ml.churn_predictions "
-                      "WHERE account_id = ? AND as_of_date = ?", [account_id, as_of])
+    # today's figure is the champion's (ml.churn_predictions, as everywhere else); a past day's is the replay's
+    p = _one(con, "SELECT churn_probability, risk_level, top_drivers FROM ml.churn_predictions "
+                  "WHERE account_id = ? AND as_of_date = ?", [account_id, as_of]) \
+        if _table_exists(con, "ml.churn_predictions") else {}
+    if not p and _table_exists(con, "ml.churn_snapshots"):
+        p = _one(con, "SELECT churn_probability FROM ml.churn_snapshots WHERE account_id = ? AND snapshot_date = ?",
+                 [account_id, as_of])
     arr = current["arr"] if current else 0.0
     prob = p.get("churn_probability")
     return {"contracts": contracts, "arr": arr, "renewal_date": current["end_date"] if current else None,
