@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PORT ?= 3000
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: help install generate materialize run test bench clean
+.PHONY: help install generate materialize run test bench screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -34,6 +34,11 @@ test: install ## run the test suite
 
 bench: install ## run the benchmarks and write docs/benchmarks.md
 	$(BIN)/python -m csm_analytics.bench
+
+screenshots: install ## render a QBR pack, a daily brief and the executive report to docs/screenshots/*.png
+	@command -v chromium >/dev/null || { apt-get install -y -q chromium >/dev/null 2>&1 || sudo apt-get install -y -q chromium; }
+	@test -f data/warehouse.duckdb || $(MAKE) materialize
+	$(BIN)/python -m csm_analytics.reports.screenshots
 
 clean: ## remove generated data (keeps .venv)
 	rm -rf data/raw data/warehouse.duckdb data/warehouse.duckdb.wal data/dagster_home data/outbox

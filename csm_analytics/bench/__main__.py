@@ -45,6 +45,9 @@ def measure(sizes: list[int], repeat: int, repeat_large: int, large_from: int, l
                     print(f"[{n:,}] nightly refresh: {results['inc'][n][-1]['seconds']:.1f} s", flush=True)
                 if n == report.PANDAS_BASELINE_ACCOUNTS:
                     results["pandas"].append(run_child("pandas_health", raw))
+                if n == min(sizes) and full["ok"]:
+                    results.setdefault("qbr", []).append(run_child("qbr_portfolio", tmp))
+                    print(f"[{n:,}] QBR packs of one portfolio: {results['qbr'][-1]['total']:.1f} s", flush=True)
                 if latency and n == min(sizes) and i == 0:
                     results["latency"] = run_child("alert_latency", tmp)["latencies"]
         if save:
@@ -62,6 +65,7 @@ def load_results(paths: list[Path]) -> dict:
                 merged[key].setdefault(int(n), []).extend(runs)
         merged["pandas"] += raw["pandas"]
         merged["latency"] += raw["latency"]
+        merged.setdefault("qbr", []).extend(raw.get("qbr", []))
         merged["measured_at"] = min(filter(None, [merged.get("measured_at"), raw.get("measured_at")]))
     merged["repeat"] = {n: len(runs) for n, runs in merged["mat"].items()}
     return merged
@@ -77,6 +81,7 @@ def render(results: dict, command: str, note: str = "") -> str:
     lines += report.incremental(results["inc"], results["mat"])
     lines += report.health(results["mat"], results["pandas"])
     lines += report.latency(results["latency"])
+    lines += report.qbr_packs(results.get("qbr", []))
     lines += report.findings()
     lines += ["", "## Per-asset wall time and peak RSS"]
     for n, runs in sorted(results["mat"].items()):

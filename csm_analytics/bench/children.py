@@ -209,10 +209,31 @@ def _alert_latency_child(data_dir: str, trials: int = 3) -> dict:
 
 
 
+def _qbr_portfolio_child(data_dir: str) -> dict:
+    """The QBR packs of the largest CSM portfolio (every active account), on the warehouse a full run left."""
+    os.environ["CSM_DATA_DIR"] = data_dir
+    import duckdb
+
+    from csm_analytics.health.config import load_health_config
+    from csm_analytics.lib import paths
+    from csm_analytics.reports.qbr.pack import build_pack
+
+    config = load_health_config()
+    with duckdb.connect(str(paths.warehouse_path()), read_only=True) as con:
+        csm_id, accounts = con.execute("""
+            SELECT csm_id, list(account_id ORDER BY account_id) FROM marts.qbr_pipeline GROUP BY 1
+            ORDER BY count(*) DESC LIMIT 1""").fetchall()[0]
+        started = time.perf_counter()
+        seconds = [build_pack(con, a, config, out_dir=Path(data_dir) / "bench_packs").seconds for a in accounts]
+    return {"csm_id": csm_id, "packs": len(seconds), "total": time.perf_counter() - started,
+            "median": sorted(seconds)[len(seconds) // 2], "max": max(seconds)}
+
+
 CHILDREN = {"generate": lambda n, out: _generate_child(int(n), out),
             "materialize": lambda data, n, mode="full": _materialize_child(data, int(n), mode),
             "pandas_health": lambda raw: _pandas_health_child(raw),
-            "alert_latency": lambda data: _alert_latency_child(data)}
+            "alert_latency": lambda data: _alert_latency_child(data),
+            "qbr_portfolio": lambda data: _qbr_portfolio_child(data)}
 
 
 def run_child(kind: str, *args) -> dict:

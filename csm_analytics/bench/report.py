@@ -195,6 +195,16 @@ def latency(latencies: list[float]) -> list[str]:
             f"{len(latencies)} trials: median **{med(latencies):.1f} s**, max {max(latencies):.1f} s (target < 60 s)."]
 
 
+def qbr_packs(runs: list[dict]) -> list[str]:
+    if not runs:
+        return []
+    return ["", "## QBR packs of a whole portfolio", "",
+            "| CSM | packs | total (median of runs) | per pack, median | per pack, max | target |",
+            "|---|---:|---:|---:|---:|---|",
+            f"| {runs[0]['csm_id']} | {runs[0]['packs']} | {med([r['total'] for r in runs]):.1f} s | "
+            f"{med([r['median'] for r in runs]):.2f} s | {max(r['max'] for r in runs):.2f} s | < 2 s per pack |"]
+
+
 def findings() -> list[str]:
     """What earlier runs of this suite exposed, and what was changed (kept here so a re-run keeps the record)."""
     return ["", "## What the measurements led to", "",

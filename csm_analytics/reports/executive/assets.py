@@ -4,7 +4,8 @@ import datetime as dt
 import os
 
 from dagster import (
-    AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, MonthlyPartitionsDefinition, asset,
+    AllPartitionMapping, AssetDep, AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue,
+    MonthlyPartitionsDefinition, asset,
     build_schedule_from_partitioned_job, define_asset_job,
 )
 from dagster_duckdb import DuckDBResource
@@ -38,8 +39,9 @@ def report_dir():
 @asset(pool=WAREHOUSE_POOL, key=REPORT_KEY, group_name="reports", partitions_def=REPORT_MONTHS, kinds={"html"},
        deps=[AssetKey(["marts", k]) for k in ("revenue_retention", "renewal_forecast_accuracy", "csm_scorecard",
                                                "expansion_signals")]
-       + [AssetKey(["ml", "churn_snapshots"]), AssetKey(["core", "account_health_history"]),
-          AssetKey(["reports", "risk_heatmap"])],
+       + [AssetDep(AssetKey(key), partition_mapping=AllPartitionMapping())
+          for key in (["ml", "churn_snapshots"], ["core", "account_health_history"])]
+       + [AssetKey(["ml", "churn_predictions"]), AssetKey(["reports", "risk_heatmap"])],
        description="The VP of Client Success's monthly report (HTML + Markdown): retention against target, ARR at "
                    "risk by CSM and segment, health trend, forecast accuracy, top risks and expansions, leaderboard.")
 def executive_monthly_report(context: AssetExecutionContext, duckdb: DuckDBResource) -> MaterializeResult:

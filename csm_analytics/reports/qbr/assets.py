@@ -2,7 +2,7 @@
 
 import pandas as pd
 from dagster import (
-    AssetExecutionContext, AssetKey, DynamicPartitionsDefinition, MaterializeResult, MetadataValue,
+    AllPartitionMapping, AssetDep, AssetExecutionContext, AssetKey, DynamicPartitionsDefinition, MaterializeResult, MetadataValue,
     asset, define_asset_job,
 )
 from dagster_duckdb import DuckDBResource
@@ -68,7 +68,7 @@ def qbr_pipeline(context: AssetExecutionContext, duckdb: DuckDBResource,
 
 @asset(pool=WAREHOUSE_POOL, key=PACK_KEY, group_name="reports", partitions_def=QBR_ACCOUNTS, kinds={"html"},
        deps=[PIPELINE_KEY, AssetKey(["ml", "churn_predictions"]), AssetKey(["marts", "qbr_action_items"]),
-             AssetKey(["core", "account_health_history"])],
+             AssetDep(AssetKey(["core", "account_health_history"]), partition_mapping=AllPartitionMapping())],
        description="One account's QBR data pack: ten sections, Markdown here and a self-contained HTML file "
                    "under data/reports/qbr/. `csm-analytics qbr pack ACCOUNT_ID` builds one on demand.")
 def qbr_pack(context: AssetExecutionContext, duckdb: DuckDBResource,
