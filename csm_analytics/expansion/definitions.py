@@ -2,8 +2,8 @@
 
 from dagster import Definitions
 
-from csm_analytics.expansion.assets import ExpansionConfigResource, expansion_assets
+from csm_analytics.expansion.assets import expansion_assets
 
 
 def build_defs() -> Definitions:
-    return Definitions(assets=expansion_assets, resources={"expansion_config": ExpansionConfigResource()})
+    return Definitions(assets=expansion_assets)  # its resource is bound in lib/environments.py

@@ -19,9 +19,11 @@ from dagster_duckdb import DuckDBResource
 from csm_analytics.alerts.assets import AlertOutboxResource
 from csm_analytics.alerts.slack import SlackMessenger, default_messenger
 from csm_analytics.churn.assets import ChurnSettingsResource
+from csm_analytics.expansion.assets import ExpansionConfigResource
 from csm_analytics.health.assets import HealthConfigResource
 from csm_analytics.lib import paths
 from csm_analytics.lib.resources import RawDataResource, duckdb_settings
+from csm_analytics.reports.briefs.assets import BriefsConfigResource
 
 ENVIRONMENTS = ("local", "ci", "prod")
 PROD_REQUIRED = ("CSM_WAREHOUSE", "SLACK_BOT_TOKEN", "DAGSTER_HOME")
@@ -85,4 +87,6 @@ def resources_for(env: str | None = None) -> dict:
         "churn_settings": ChurnSettingsResource(),
         "alert_outbox": AlertOutboxResource(),
         "slack": _slack(env),
+        "expansion_config": ExpansionConfigResource(),
+        "briefs_config": BriefsConfigResource(),
     }

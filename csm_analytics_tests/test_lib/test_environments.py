@@ -117,5 +117,6 @@ def test_every_environment_binds_every_resource_the_same_assets_need(env, tmp_pa
         defs = definitions.build_definitions()
         Definitions.validate_loadable(defs)
         specs[name] = sorted(spec.key.to_user_string() for spec in defs.resolve_all_asset_specs())
-        assert set(defs.resources) == {"duckdb", "raw_data", "health_config", "churn_settings", "alert_outbox", "slack"}
+        assert set(defs.resources) == {"duckdb", "raw_data", "health_config", "churn_settings", "alert_outbox", "slack",
+                                        "expansion_config", "briefs_config"}
     assert specs["local"] == specs["ci"] == specs["prod"]

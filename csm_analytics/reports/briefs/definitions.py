@@ -1,18 +1,18 @@
 """The briefs domain: the CSM daily brief (mart, weekday Slack DM) and the risk heatmap.
 
-Slack and the alert outbox are the alerts domain's resources (`slack`, `alert_outbox`), bound there.
+Its resources (`briefs_config`, `slack`, `alert_outbox`) are bound in lib/environments.py.
 """
 
 from dagster import Definitions
 
 from csm_analytics.reports.briefs.assets import (
-    BriefsConfigResource, brief_assets, csm_daily_brief_job, weekday_csm_daily_brief_schedule,
+    brief_assets, csm_daily_brief_job, weekday_csm_daily_brief_schedule,
 )
 
 
 def build_defs() -> Definitions:
     return Definitions(assets=brief_assets, jobs=[csm_daily_brief_job], schedules=[weekday_csm_daily_brief_schedule],
-                       resources={"briefs_config": BriefsConfigResource()})
+                       )  # briefs_config is bound with every other resource in lib/environments.py
 
 
 defs = build_defs()
