@@ -19,7 +19,7 @@ from csm_analytics.alerts.rules import alert_events_sql
 from csm_analytics.alerts.slack import SlackMessenger
 from csm_analytics.lib import paths
 from csm_analytics.lib.metadata import preview, table_md
-from csm_analytics.lib.warehouse import WAREHOUSE_POOL, fetch_dicts, replace_table
+from csm_analytics.lib.warehouse import WAREHOUSE_POOL, fetch_dicts, replace_table, table_exists
 
 EVENTS_KEY = AssetKey(["alerts", "alert_events"])
 UPSTREAM = [AssetKey(["core", "health_band_transitions"]), AssetKey(["core", "account_health_history"]),
@@ -45,8 +45,7 @@ class AlertOutboxResource(ConfigurableResource):
 def alert_events(duckdb: DuckDBResource, alert_outbox: AlertOutboxResource) -> MaterializeResult:
     config = alert_outbox.config()
     with duckdb.get_connection() as con:
-        has_predictions = bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'ml' "
-                                           "AND table_name = 'churn_predictions'").fetchall()[0][0])
+        has_predictions = table_exists(con, "ml.churn_predictions")
         rows = replace_table(con, "alerts.alert_events", alert_events_sql(config, has_predictions))
         latest = con.execute("SELECT max(as_of_date) FROM core.account_health_history").fetchall()[0][0]
         live_from = latest - dt.timedelta(days=config.live_lookback_days)

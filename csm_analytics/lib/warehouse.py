@@ -30,6 +30,11 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
     return [r[0] for r in rows] or None
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether `schema.table` exists (optional upstream marts are read only when present)."""
+    return _columns(con, table) is not None
+
+
 def replace_table(con: duckdb.DuckDBPyConnection, table: str, select_sql: str, frame=None) -> int:
     """Create or replace `table` from a SELECT (which may read a pandas `frame` as `frame`); returns its row count."""
     if frame is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -42,7 +43,6 @@ def docs_link(report_dir: Path, repo_root: Path | None = None) -> str:
     root = repo_root or Path(__file__).resolve().parents[2]
     target = root / METRICS_DOC
     try:
-        import os
         return os.path.relpath(target, report_dir)
     except ValueError:
         return target.as_uri()

@@ -13,7 +13,7 @@ import duckdb
 
 from csm_analytics.health.config import COMPONENTS
 from csm_analytics.health.explain import EVIDENCE, _readable
-from csm_analytics.lib.warehouse import fetch_dicts
+from csm_analytics.lib.warehouse import fetch_dicts, table_exists
 from csm_analytics.reports.briefs.config import load_briefs_config
 
 WIDTH = 96
@@ -155,10 +155,9 @@ def _actions(con, account_id: str, as_of: dt.date) -> list[str]:
 
 def _latest_table_row(con, table: str, account_id: str, as_of: dt.date) -> dict | None:
     """The account's row of a latest-day mart (predictions, expansion signals), only when it is as of `as_of`."""
-    schema, name = table.split(".")
-    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                         [schema, name]).fetchall()[0][0]
-    return _one(con, f"SELECT * FROM {table} WHERE account_id = ? AND as_of_date::DATE = ?", [account_id, as_of]) if exists else None
+    if not table_exists(con, table):
+        return None
+    return _one(con, f"SELECT * FROM {table} WHERE account_id = ? AND as_of_date::DATE = ?", [account_id, as_of])
 
 
 def _talking_points(con, account_id: str, as_of: dt.date, acc: dict, comp: dict | None) -> list[str]:

@@ -10,11 +10,10 @@ import datetime as dt
 
 import duckdb
 
-from csm_analytics.lib.warehouse import fetch_dicts
+from csm_analytics.lib.warehouse import fetch_dicts, table_exists
 from csm_analytics.portfolio.kpis import KPIS
 from csm_analytics.reports import charts
 from csm_analytics.reports.exec_charts import band_distribution, segment_comparison
-from csm_analytics.reports.qbr.pack_data import _table_exists
 from csm_analytics.reports.render import render
 
 RETENTION_KPIS = {"nrr": "CSM portfolio NRR (TTM)", "logo_retention": "Logo retention (TTM)", "grr": "GRR (TTM)"}
@@ -87,7 +86,7 @@ def top_risks(con, as_of: dt.date, n: int = 10) -> list[dict]:
 
 
 def top_expansions(con, as_of: dt.date, n: int = 10) -> list[dict]:
-    if _table_exists(con, "marts.expansion_signals"):
+    if table_exists(con, "marts.expansion_signals"):
         rows = fetch_dicts(con, f"""SELECT s.account_id, a.account_name, s.csm_id, s.readiness_index,
                    s.strongest_signal, s.estimated_expansion_arr AS amount, s.recommended_action
             FROM marts.expansion_signals s JOIN raw.accounts a USING (account_id)
@@ -114,13 +113,13 @@ def band_trend(con, as_of: dt.date) -> list[dict]:
 def collect_report(con: duckdb.DuckDBPyConnection, month_start: dt.date) -> dict:
     as_of = month_as_of(con, month_start)
     accuracy = fetch_dicts(con, "SELECT * FROM marts.renewal_forecast_accuracy ORDER BY cohort_quarter") \
-        if _table_exists(con, "marts.renewal_forecast_accuracy") else []
+        if table_exists(con, "marts.renewal_forecast_accuracy") else []
     leaderboard = fetch_dicts(con, """
         SELECT s.csm_id, c.name, s.quarter_end, s.overall_score, s.retention, s.expansion, s.portfolio_health,
                s.peer_rank, s.change_vs_last_quarter
         FROM marts.csm_scorecard s JOIN raw.csms c USING (csm_id)
         WHERE s.quarter_end = (SELECT max(quarter_end) FROM marts.csm_scorecard WHERE quarter_end <= $1)
-        ORDER BY s.peer_rank""", [as_of]) if _table_exists(con, "marts.csm_scorecard") else []
+        ORDER BY s.peer_rank""", [as_of]) if table_exists(con, "marts.csm_scorecard") else []
     segments = fetch_dicts(con, """SELECT dimension_value AS segment, grr, nrr, logo_retention FROM marts.revenue_retention
         WHERE dimension = 'segment' AND quarter_end = (SELECT max(quarter_end) FROM marts.revenue_retention
                                                        WHERE quarter_end <= $1) ORDER BY 1""", [as_of])

@@ -11,7 +11,7 @@ import datetime as dt
 import duckdb
 
 from csm_analytics.health.config import COMPONENTS
-from csm_analytics.lib.warehouse import fetch_dicts
+from csm_analytics.lib.warehouse import fetch_dicts, table_exists
 from csm_analytics.reports.qbr.analysis import anomalies_since, benchmarks, changes_since
 from csm_analytics.reports.qbr.pipeline import qbr_action_items_sql
 
@@ -23,12 +23,6 @@ class UnknownAccount(LookupError):
 def _one(con, sql: str, params: list) -> dict:
     rows = fetch_dicts(con, sql, params)
     return rows[0] if rows else {}
-
-
-def _table_exists(con, qualified: str) -> bool:
-    schema, table = qualified.split(".")
-    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                            [schema, table]).fetchall()[0][0])
 
 
 def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> dt.date:
@@ -105,8 +99,8 @@ def revenue_section(con, account_id: str, as_of: dt.date) -> dict:
     # today's figure is the champion's (ml.churn_predictions, as everywhere else); a past day's is the replay's
     p = _one(con, "SELECT churn_probability, risk_level, top_drivers FROM ml.churn_predictions "
                   "WHERE account_id = ? AND as_of_date = ?", [account_id, as_of]) \
-        if _table_exists(con, "ml.churn_predictions") else {}
-    if not p and _table_exists(con, "ml.churn_snapshots"):
+        if table_exists(con, "ml.churn_predictions") else {}
+    if not p and table_exists(con, "ml.churn_snapshots"):
         p = _one(con, "SELECT churn_probability FROM ml.churn_snapshots WHERE account_id = ? AND snapshot_date = ?",
                  [account_id, as_of])
     arr = current["arr"] if current else 0.0
@@ -158,7 +152,7 @@ def freshness(con, account_id: str, as_of: dt.date) -> list[dict]:
 
 
 def expansion_signal(con, account_id: str) -> dict:
-    if not _table_exists(con, "marts.expansion_signals"):
+    if not table_exists(con, "marts.expansion_signals"):
         return {}
     return _one(con, "SELECT * FROM marts.expansion_signals WHERE account_id = ?", [account_id])
 
