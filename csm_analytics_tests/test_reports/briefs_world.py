@@ -12,9 +12,11 @@ points, actions due 30 days after their QBR). CSM01's accounts, in the order the
 | C  | an open critical alert (payroll error) | 3 |
 | D  | Enterprise, last QBR 2026-05-01 (152 days > 90) | 4 |
 | E  | Strategic, plan last updated 2026-05-01 (152 days > 90) | 5 |
-| F  | Growth, QBR 2026-08-01 with 2 action items and no call, meeting or email since | 6 |
+| F  | Growth, QBR 2026-08-01 with 2 action items, neither done (no evidence) 30 days later | 6 |
 
-G (CSM01) and H (CSM02) have nothing to flag and must not appear.
+G (CSM01) and H (CSM02) have nothing to flag and must not appear: G's item is not yet due, and H's
+("enable SSO", QBR 2026-01-01) was done by a call with an Admin on 2026-02-01 (the evidence rule of
+marts.qbr_action_items). Every other call is with the Champion, which is evidence for neither item.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ QBRS = {"A2": (D(2026, 9, 10), "enable SSO;run payroll audit"), "A": (D(2026, 9,
         "D": (D(2026, 5, 1), "enable SSO"), "E": (D(2026, 9, 1), "enable SSO;run payroll audit"),
         "F": (D(2026, 8, 1), "enable SSO;run payroll audit"), "G": (D(2026, 9, 15), "enable SSO"),
         "H": (D(2026, 1, 1), "enable SSO")}
-# client touches besides the QBRs (F has none after its QBR: its actions are overdue)
+# client touches besides the QBRs, all with the Champion (F has none after its QBR)
 CALLS = {"A2": D(2026, 9, 20), "A": D(2026, 9, 21), "B": D(2026, 9, 22), "C": D(2026, 9, 23), "D": D(2026, 9, 24),
          "E": D(2026, 9, 25), "F": D(2026, 7, 1), "G": D(2026, 9, 26), "H": D(2026, 2, 1)}
 PLANS = {"A2": D(2026, 9, 1), "A": D(2026, 9, 1), "B": D(2026, 9, 1), "D": D(2026, 9, 1), "E": D(2026, 5, 1)}
@@ -75,7 +77,9 @@ def build_book(path):
     insert(con, "activities", [dict(activity_id=f"{kind}{a}", csm_id="CSM01", account_id=a, activity_type=kind,
                                     activity_date=d, duration_minutes=30, contact_role="Champion")
                                for kind, days in (("QBR", {a: q[0] for a, q in QBRS.items()}), ("call", CALLS))
-                               for a, d in days.items()])
+                               for a, d in days.items()]
+                              + [dict(activity_id="adminH", csm_id="CSM02", account_id="H", activity_type="call",
+                                      activity_date=D(2026, 2, 1), duration_minutes=30, contact_role="Admin")])
     insert(con, "account_plans", [dict(plan_id=f"P{a}", account_id=a, period="2026", objectives="grow adoption",
                                        expansion_targets=None, risk_mitigations=None, qbr_schedule="quarterly",
                                        last_updated=d) for a, d in PLANS.items()])

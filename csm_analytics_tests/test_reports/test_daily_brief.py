@@ -32,7 +32,7 @@ EXPECTED = [  # CSM01, highest priority first; CSM02's only account has nothing 
      "QBR overdue: last held 2026-05-01, due every 90 days"),
     ("CSM01", "E Corp (E)", "Healthy", 300_000.0, "2027-06-30", "2026-09-25", 2, "Account plan not updated for 152 days"),
     ("CSM01", "F Corp (F)", "Healthy", 20_000.0, "2027-06-30", "2026-08-01", 2,
-     "2 QBR action items overdue, no follow-up since the QBR on 2026-08-01"),
+     "2 QBR action items overdue, the oldest from the QBR on 2026-08-01"),
 ]
 
 

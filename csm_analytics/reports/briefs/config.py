@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_CONFIG = Path(__file__).with_name("briefs_config.toml")
-POSITIVE = ("max_accounts_per_csm", "renewal_within_days", "health_drop_points_30d", "action_due_days")
+POSITIVE = ("max_accounts_per_csm", "renewal_within_days", "health_drop_points_30d")
 
 
 class BriefsConfigError(ValueError):
@@ -21,7 +21,6 @@ class BriefsConfig:
     max_accounts_per_csm: int
     renewal_within_days: int
     health_drop_points_30d: float
-    action_due_days: int
     send_cron: str
     timezone: str
     team_rows: int
@@ -34,7 +33,7 @@ def load_briefs_config(path: str | Path | None = None) -> BriefsConfig:
         raw = tomllib.loads(path.read_text())
         brief, heatmap = raw["daily_brief"], raw["heatmap"]
         config = BriefsConfig(str(path), int(brief["max_accounts_per_csm"]), int(brief["renewal_within_days"]),
-                              float(brief["health_drop_points_30d"]), int(brief["action_due_days"]),
+                              float(brief["health_drop_points_30d"]),
                               str(brief["send_cron"]), str(brief["timezone"]), int(heatmap["team_rows"]),
                               int(heatmap["csm_rows"]))
     except (OSError, tomllib.TOMLDecodeError) as exc:

@@ -13,6 +13,7 @@ import duckdb
 
 from csm_analytics.health.config import HealthConfig
 from csm_analytics.reports.briefs.config import BriefsConfig
+from csm_analytics.reports.qbr.pipeline import qbr_action_items_sql
 
 COLUMNS = ["csm_id", "account", "health_band", "arr", "renewal_date", "last_activity_date", "open_actions", "reason"]
 READ_SQL = "SELECT * FROM marts.csm_daily_brief ORDER BY rowid"
@@ -59,14 +60,13 @@ touch AS (
     WHERE x.activity_type <> 'internal_review' AND x.activity_date <= latest.d GROUP BY x.account_id
 ),
 last_qbr AS (
-    SELECT q.account_id, q.qbr_date, len(list_filter(string_split(q.action_items, ';'), lambda i: trim(i) <> '')) AS items
-    FROM raw.qbrs q, latest WHERE q.qbr_date <= latest.d
-    QUALIFY row_number() OVER (PARTITION BY q.account_id ORDER BY q.qbr_date DESC, q.qbr_id DESC) = 1
+    SELECT q.account_id, max(q.qbr_date) AS qbr_date FROM raw.qbrs q, latest WHERE q.qbr_date <= latest.d GROUP BY q.account_id
 ),
-follow_up AS (  -- a call, meeting or email with the client after the last QBR
-    SELECT q.account_id, count(*) AS touches FROM last_qbr q JOIN raw.activities x ON x.account_id = q.account_id
-     AND x.activity_type IN ('call', 'meeting', 'email') AND x.activity_date > q.qbr_date, latest
-    WHERE x.activity_date <= latest.d GROUP BY q.account_id
+actions AS (  -- the evidence-based status of every QBR action item of the last year (marts.qbr_action_items)
+    SELECT account_id, count(*) FILTER (WHERE status <> 'done') AS open_actions,
+           count(*) FILTER (WHERE status = 'overdue') AS overdue_actions,
+           min(qbr_date) FILTER (WHERE status = 'overdue') AS oldest_overdue_qbr
+    FROM ({qbr_action_items_sql()}) GROUP BY account_id
 ),
 alerts AS (
     SELECT account_id, count(*) AS n, arg_max(headline, event_date) AS headline FROM open_critical_alerts GROUP BY account_id
@@ -74,9 +74,10 @@ alerts AS (
 base AS (
     SELECT s.account_id, a.account_name, o.csm_id, s.band, s.delta_30d, s.moved_30d, k.arr, k.renewal_date,
            k.renewal_date - latest.d AS days_to_renewal, t.last_activity_date,
-           coalesce(q.items, 0) AS open_actions, q.qbr_date AS last_qbr_date, cad.qbr_every_days,
+           coalesce(ac.open_actions, 0) AS open_actions, coalesce(ac.overdue_actions, 0) AS overdue_actions,
+           ac.oldest_overdue_qbr, q.qbr_date AS last_qbr_date, cad.qbr_every_days,
            latest.d - a.created_date AS tenure_days, latest.d - q.qbr_date AS days_since_qbr,
-           coalesce(f.touches, 0) AS follow_ups, al.n AS open_alerts, al.headline AS latest_alert,
+           al.n AS open_alerts, al.headline AS latest_alert,
            p.plan_required, p.plan_status, p.days_since_update, latest.d AS as_of_date
     FROM core.account_health_score s CROSS JOIN latest
     JOIN raw.accounts a USING (account_id) JOIN cadence cad ON cad.tier = a.tier
@@ -84,7 +85,7 @@ base AS (
     LEFT JOIN owner o USING (account_id)
     LEFT JOIN touch t USING (account_id)
     LEFT JOIN last_qbr q USING (account_id)
-    LEFT JOIN follow_up f USING (account_id)
+    LEFT JOIN actions ac USING (account_id)
     LEFT JOIN alerts al USING (account_id)
     LEFT JOIN marts.account_plan_status p USING (account_id)
 ),
@@ -95,7 +96,7 @@ flags AS (
         WHEN open_alerts > 0 THEN 3
         WHEN (last_qbr_date IS NULL AND tenure_days > qbr_every_days) OR days_since_qbr > qbr_every_days THEN 4
         WHEN plan_required AND plan_status IN ('stale', 'missing') THEN 5
-        WHEN open_actions > 0 AND days_since_qbr > {config.action_due_days} AND follow_ups = 0 THEN 6
+        WHEN overdue_actions > 0 THEN 6
     END AS priority
     FROM base
 ),
@@ -116,8 +117,8 @@ reasons AS (
                     ELSE 'QBR overdue: last held ' || last_qbr_date || ', due every ' || qbr_every_days || ' days' END
         WHEN 5 THEN CASE WHEN plan_status = 'missing' THEN 'No account plan on file'
                     ELSE 'Account plan not updated for ' || days_since_update || ' days' END
-        WHEN 6 THEN open_actions || CASE WHEN open_actions = 1 THEN ' QBR action item' ELSE ' QBR action items' END
-                    || ' overdue, no follow-up since the QBR on ' || last_qbr_date
+        WHEN 6 THEN overdue_actions || CASE WHEN overdue_actions = 1 THEN ' QBR action item' ELSE ' QBR action items' END
+                    || ' overdue, the oldest from the QBR on ' || oldest_overdue_qbr
     END AS reason
     FROM flags f LEFT JOIN drivers d USING (account_id)
     WHERE priority IS NOT NULL

@@ -14,7 +14,7 @@ import duckdb
 from csm_analytics.health.config import COMPONENTS
 from csm_analytics.health.explain import EVIDENCE, _readable
 from csm_analytics.lib.warehouse import fetch_dicts, table_exists
-from csm_analytics.reports.briefs.config import load_briefs_config
+from csm_analytics.reports.qbr.pipeline import qbr_action_items_sql
 
 WIDTH = 96
 
@@ -139,18 +139,21 @@ def _health_change(con, account_id: str, as_of: dt.date) -> tuple[list[str], dic
 
 
 def _actions(con, account_id: str, as_of: dt.date) -> list[str]:
-    qbr = _one(con, "SELECT qbr_date, action_items FROM raw.qbrs WHERE account_id = ? AND qbr_date <= ? "
-                    "ORDER BY qbr_date DESC, qbr_id DESC LIMIT 1", [account_id, as_of])
-    if qbr is None:
-        return ["- No QBR held yet, so no action items on record."]
-    follow_ups = con.execute("SELECT count(*) FROM raw.activities WHERE account_id = ? AND activity_date > ? "
-                             "AND activity_date <= ? AND activity_type IN ('call', 'meeting', 'email')",
-                             [account_id, qbr["qbr_date"], as_of]).fetchall()[0][0]
-    due = qbr["qbr_date"] + dt.timedelta(days=load_briefs_config().action_due_days)
-    status = ("overdue: no follow-up with the client since the QBR" if due < as_of and not follow_ups
-              else f"open, due {due}" if due >= as_of else f"open, {_n(follow_ups, 'follow-up')} with the client since the QBR")
-    items = [i.strip() for i in qbr["action_items"].split(";") if i.strip()]
-    return [f"- From the QBR on {qbr['qbr_date']} ({status}):"] + [f"    [ ] {i}" for i in items]
+    """The latest QBR's action items with their evidence-based status (the rule of marts.qbr_action_items)."""
+    items = fetch_dicts(con, f"SELECT * FROM ({qbr_action_items_sql(as_of, account_id)}) ORDER BY qbr_date DESC, action")
+    if not items:
+        return ["- No QBR in the last 365 days, so no action items on record."]
+    latest = items[0]["qbr_date"]
+    lines = [f"- From the QBR on {latest}:"]
+    for item in (i for i in items if i["qbr_date"] == latest):
+        note = {"done": f"done {item['completed_on']}", "overdue": f"overdue since {item['due_date']}",
+                "open": f"due {item['due_date']}"}[item["status"]]
+        lines.append(f"    [{'x' if item['status'] == 'done' else ' '}] {item['action']} ({note})")
+    earlier = [i for i in items if i["qbr_date"] != latest and i["status"] != "done"]
+    if earlier:
+        overdue = sum(i["status"] == "overdue" for i in earlier)
+        lines.append(f"- Still open from earlier QBRs: {_n(len(earlier), 'item')}, {overdue} of them overdue")
+    return lines
 
 
 def _latest_table_row(con, table: str, account_id: str, as_of: dt.date) -> dict | None:
