@@ -7,7 +7,7 @@ import datetime as dt
 import duckdb
 
 from csm_analytics.health.config import COMPONENTS
-from csm_analytics.lib.warehouse import fetch_dicts
+from csm_analytics.lib.warehouse import fetch_one_dict
 
 SPARK = "▁▂▃▄▅▆▇█"
 EVIDENCE = {
@@ -39,24 +39,24 @@ def _readable(row: dict) -> dict:
     return {k: "n/a" if v is None else round(v, 2) if isinstance(v, float) else v for k, v in row.items()}
 
 
-def _row(con, sql: str, params: list) -> dict | None:
-    rows = fetch_dicts(con, sql, params)
-    return rows[0] if rows else None
+def latest_scored_day(con: duckdb.DuckDBPyConnection, account_id: str) -> dt.date | None:
+    """The account's latest day in core.account_health_history (None when it was never scored)."""
+    return con.execute("SELECT max(as_of_date) FROM core.account_health_history WHERE account_id = ?",
+                       [account_id]).fetchall()[0][0]
 
 
 def explain(con: duckdb.DuckDBPyConnection, account_id: str, as_of: dt.date | None = None) -> str:
     if as_of is None:
-        as_of = con.execute("SELECT max(as_of_date) FROM core.account_health_history WHERE account_id = ?",
-                            [account_id]).fetchall()[0][0]
+        as_of = latest_scored_day(con, account_id)
         if as_of is None:
             raise ExplainError(f"no health history for account {account_id!r}: check the id (e.g. ACC0000001) "
                                "or materialize core/account_health_history")
-    now = _row(con, "SELECT * FROM core.account_health_history WHERE account_id = ? AND as_of_date = ?", [account_id, as_of])
+    now = fetch_one_dict(con, "SELECT * FROM core.account_health_history WHERE account_id = ? AND as_of_date = ?", [account_id, as_of])
     if now is None:
         raise ExplainError(f"account {account_id!r} has no score on {as_of}: it may not have had a contract in force "
                            "that day, or that day's partition is not materialized")
-    comp = _row(con, "SELECT * FROM core.account_health_components WHERE account_id = ? AND as_of_date = ?", [account_id, as_of])
-    then = _row(con, "SELECT * FROM core.account_health_history WHERE account_id = ? AND as_of_date = ?",
+    comp = fetch_one_dict(con, "SELECT * FROM core.account_health_components WHERE account_id = ? AND as_of_date = ?", [account_id, as_of])
+    then = fetch_one_dict(con, "SELECT * FROM core.account_health_history WHERE account_id = ? AND as_of_date = ?",
                 [account_id, as_of - dt.timedelta(days=30)])
     scores = [r[0] for r in con.execute(
         "SELECT health_score FROM core.account_health_history WHERE account_id = ? AND as_of_date > ? AND as_of_date <= ? "

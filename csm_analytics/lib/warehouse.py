@@ -22,6 +22,12 @@ def fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params=()) -> list[dic
     return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
+def fetch_one_dict(con: duckdb.DuckDBPyConnection, sql: str, params=()) -> dict | None:
+    """The first row of a query as a dict, or None when there is none."""
+    rows = fetch_dicts(con, sql, params)
+    return rows[0] if rows else None
+
+
 def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
     schema, name = table.split(".")
     rows = con.execute(

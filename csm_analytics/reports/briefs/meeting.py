@@ -12,8 +12,8 @@ import datetime as dt
 import duckdb
 
 from csm_analytics.health.config import COMPONENTS
-from csm_analytics.health.explain import EVIDENCE, _readable
-from csm_analytics.lib.warehouse import fetch_dicts, table_exists
+from csm_analytics.health.explain import EVIDENCE, _readable, latest_scored_day
+from csm_analytics.lib.warehouse import fetch_dicts, fetch_one_dict, table_exists
 from csm_analytics.reports.qbr.pipeline import qbr_action_items_sql
 
 WIDTH = 96
@@ -21,11 +21,6 @@ WIDTH = 96
 
 class BriefError(LookupError):
     pass
-
-
-def _one(con, sql: str, params: list) -> dict | None:
-    rows = fetch_dicts(con, sql, params)
-    return rows[0] if rows else None
 
 
 def _money(v) -> str:
@@ -62,7 +57,7 @@ def list_accounts(con: duckdb.DuckDBPyConnection, csm_id: str | None = None) -> 
 
 
 def _header(con, account_id: str, as_of: dt.date) -> tuple[list[str], dict]:
-    acc = _one(con, """
+    acc = fetch_one_dict(con, """
         SELECT a.*, h.health_score, h.band, c.arr, c.end_date AS renewal_date, o.csm_id, m.name AS csm_name
         FROM raw.accounts a
         LEFT JOIN core.account_health_history h ON h.account_id = a.account_id AND h.as_of_date = ?
@@ -84,7 +79,7 @@ def _header(con, account_id: str, as_of: dt.date) -> tuple[list[str], dict]:
 
 
 def _issues(con, account_id: str, as_of: dt.date) -> list[str]:
-    t = _one(con, """
+    t = fetch_one_dict(con, """
         SELECT count(*) FILTER (opened_at::DATE > ? - 90) AS opened_90d,
                count(*) FILTER (opened_at::DATE > ? - 90 AND escalated) AS escalated_90d
         FROM raw.support_tickets WHERE account_id = ? AND opened_at::DATE <= ?""", [as_of, as_of, account_id, as_of])
@@ -96,7 +91,7 @@ def _issues(con, account_id: str, as_of: dt.date) -> list[str]:
         SELECT occurred_at::DATE AS day, incident_type, severity, description FROM raw.incidents
         WHERE account_id = ? AND occurred_at::DATE <= ? AND occurred_at::DATE > ? - 180 ORDER BY occurred_at DESC""",
         [account_id, as_of, as_of])
-    pay = _one(con, """
+    pay = fetch_one_dict(con, """
         SELECT count(*) FILTER (failed_payment) AS failed, count(*) FILTER (paid_date <= ? AND days_late > 0) AS late,
                count(*) FILTER ((paid_date IS NULL OR paid_date > ?) AND due_date < ?) AS overdue
         FROM raw.invoices WHERE account_id = ? AND due_date <= ? AND due_date > ? - 180""",
@@ -116,12 +111,12 @@ def _issues(con, account_id: str, as_of: dt.date) -> list[str]:
 
 
 def _health_change(con, account_id: str, as_of: dt.date) -> tuple[list[str], dict | None]:
-    now = _one(con, "SELECT * FROM core.account_health_history WHERE account_id = ? AND as_of_date = ?", [account_id, as_of])
-    comp = _one(con, "SELECT * FROM core.account_health_components WHERE account_id = ? AND as_of_date = ?",
+    now = fetch_one_dict(con, "SELECT * FROM core.account_health_history WHERE account_id = ? AND as_of_date = ?", [account_id, as_of])
+    comp = fetch_one_dict(con, "SELECT * FROM core.account_health_components WHERE account_id = ? AND as_of_date = ?",
                 [account_id, as_of])
     if now is None:
         return [f"- No health score on {as_of}: the account had no contract in force that day."], None
-    then = _one(con, "SELECT * FROM core.account_health_history WHERE account_id = ? AND as_of_date = ?",
+    then = fetch_one_dict(con, "SELECT * FROM core.account_health_history WHERE account_id = ? AND as_of_date = ?",
                 [account_id, as_of - dt.timedelta(days=30)])
     lost = sorted(((now[f"lost_{c}"], c) for c in COMPONENTS if now[f"lost_{c}"]), key=lambda x: (-x[0], x[1]))[:3]
     lines = []
@@ -160,7 +155,7 @@ def _latest_table_row(con, table: str, account_id: str, as_of: dt.date) -> dict 
     """The account's row of a latest-day mart (predictions, expansion signals), only when it is as of `as_of`."""
     if not table_exists(con, table):
         return None
-    return _one(con, f"SELECT * FROM {table} WHERE account_id = ? AND as_of_date::DATE = ?", [account_id, as_of])
+    return fetch_one_dict(con, f"SELECT * FROM {table} WHERE account_id = ? AND as_of_date::DATE = ?", [account_id, as_of])
 
 
 def _talking_points(con, account_id: str, as_of: dt.date, acc: dict, comp: dict | None) -> list[str]:
@@ -210,8 +205,7 @@ def meeting_brief(con: duckdb.DuckDBPyConnection, account_id: str, as_of: dt.dat
         raise BriefError(f"unknown account {account_id!r}: run `csm-analytics brief --list` (or `--list CSM01`) "
                          "to see the account ids")
     if as_of is None:
-        as_of = con.execute("SELECT max(as_of_date) FROM core.account_health_history WHERE account_id = ?",
-                            [account_id]).fetchall()[0][0]
+        as_of = latest_scored_day(con, account_id)
         if as_of is None:
             raise BriefError(f"account {account_id!r} has never been scored (no contract in force in the history): "
                              "nothing to brief on")
