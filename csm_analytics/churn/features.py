@@ -33,8 +33,7 @@ NUMERIC_FEATURES = [
 ]
 # Computed here rather than read from the health components:
 CONTRACT_FEATURES = ["days_to_renewal", "arr", "term_months", "previously_downgraded"]
-QBR_FEATURES = ["qbr_shortfall_365d"]
-  # QBRs the tier cadence expected in the past year but not held
+QBR_FEATURES = ["qbr_shortfall_365d"]  # QBRs the tier cadence expected in the past year but not held
 CATEGORICAL_FEATURES = ["tier", "segment", "product"]
 # Timing and size facts: they shape the probability but are not something a CSM can act on,
 # so they are never named as a driver.
