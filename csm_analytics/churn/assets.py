@@ -20,7 +20,7 @@ from csm_analytics.churn.features import (
 from csm_analytics.health.assets import HISTORY_PARTITIONS, RAW_INPUTS, HealthConfigResource
 from csm_analytics.lib import paths
 from csm_analytics.lib.metadata import preview, table_md
-from csm_analytics.lib.warehouse import WAREHOUSE_POOL, replace_date_range, replace_table
+from csm_analytics.lib.warehouse import WAREHOUSE_POOL, replace_date_range, replace_table, table_exists
 
 MODEL_KEY = AssetKey(["ml", "churn_model"])
 PREDICTIONS_KEY = AssetKey(["ml", "churn_predictions"])
@@ -107,8 +107,18 @@ def _latest_model(con, churn_settings: ChurnSettingsResource):
     return churn_model.load(Path(rows[0][0]))
 
 
-@asset(pool=WAREHOUSE_POOL, key=PREDICTIONS_KEY, group_name="churn", kinds={"sklearn", "duckdb"}, deps=[MODEL_KEY, *RAW_DEPS],
-       description="Churn probability, risk level, revenue at risk and top drivers for every active account, today.")
+def _latest_flag_threshold(con, config: ChurnConfig) -> float:
+    """The early-warning threshold of the latest replayed month: the backtest's flag is today's flag too."""
+    if not table_exists(con, "ml.churn_flag_thresholds"):
+        return config.flag_threshold
+    rows = con.execute("SELECT flag_threshold FROM ml.churn_flag_thresholds ORDER BY month DESC LIMIT 1").fetchall()
+    return float(rows[0][0]) if rows else config.flag_threshold
+
+
+@asset(pool=WAREHOUSE_POOL, key=PREDICTIONS_KEY, group_name="churn", kinds={"sklearn", "duckdb"},
+       deps=[MODEL_KEY, THRESHOLDS_KEY, *RAW_DEPS],
+       description="Churn probability, risk level, early-warning flag (the learned threshold), revenue at risk and "
+                   "top drivers for every active account, today.")
 def churn_predictions(duckdb: DuckDBResource, health_config: HealthConfigResource,
                       churn_settings: ChurnSettingsResource) -> MaterializeResult:
     config = churn_settings.load()
@@ -116,11 +126,13 @@ def churn_predictions(duckdb: DuckDBResource, health_config: HealthConfigResourc
     with duckdb.get_connection() as con:
         model, card = _latest_model(con, churn_settings)
         frame = as_model_frame(con.execute(features_sql(last, last, health_config.load())).df())
-    p = model.predict_proba(frame[NUMERIC_FEATURES + CATEGORICAL_FEATURES])[:, 1]
+        threshold = _latest_flag_threshold(con, config)
+    p = model.predict_proba(frame[NUMERIC_FEATURES + CATEGORICAL_FEATURES])[:, 1].round(4)
     reference = frame[NUMERIC_FEATURES].median()
     out = pd.DataFrame({
-        "account_id": frame.account_id, "as_of_date": frame.snapshot_date.dt.date, "churn_probability": p.round(4),
-        "risk_level": churn_model.risk_level(p, config.high, config.medium), "arr": frame.arr,
+        "account_id": frame.account_id, "as_of_date": frame.snapshot_date.dt.date, "churn_probability": p,
+        "risk_level": churn_model.risk_level(p, config.high, threshold), "early_warning": p >= threshold,
+        "flag_threshold": threshold, "arr": frame.arr,
         "revenue_at_risk": (frame.arr * p).round(2),
         "top_drivers": churn_model.drivers(model, frame, NUMERIC_FEATURES, CATEGORICAL_FEATURES, reference,
                                            exclude=NOT_DRIVERS),
@@ -133,6 +145,8 @@ def churn_predictions(duckdb: DuckDBResource, health_config: HealthConfigResourc
         top = preview(con, "SELECT account_id, churn_probability, risk_level, revenue_at_risk, top_drivers, days_to_renewal "
                            "FROM ml.churn_predictions ORDER BY revenue_at_risk DESC", 10)
     return MaterializeResult(metadata={"dagster/row_count": rows, "model_version": card.version,
+                                       "flag_threshold": f"{threshold:.3f} (Medium and early warning at or above it, "
+                                                         f"High at or above {config.high})",
                                        "risk_levels": table_md(levels, ["risk level", "accounts", "revenue at risk"]),
                                        "total_revenue_at_risk": float(out.revenue_at_risk.sum()), "top_10": top})
 

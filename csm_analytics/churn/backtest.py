@@ -55,7 +55,8 @@ def flag_thresholds_sql(config: ChurnConfig, snapshots: str = "ml.churn_snapshot
     before its end; its peak is its highest replayed probability over its flag window (all those
     days precede M, and each was scored by a model trained before its own month). The learned
     threshold is the (1 - catch_share) quantile of those peaks, so it would have flagged
-    `catch_share` of them. Until `min_resolved_churners` exist the configured threshold is used.
+    `catch_share` of them, kept within [threshold_floor, threshold_cap] so that a handful of peaks
+    cannot set an absurd bar. Until `min_resolved_churners` exist the configured threshold is used.
     """
     lead, horizon = config.lead_days, config.horizon_days
     return f"""
@@ -79,7 +80,8 @@ learned AS (
 )
 SELECT month, resolved_churners, round(learned_threshold, 5) AS learned_threshold,
        resolved_churners >= {config.min_resolved_churners} AS walk_forward,
-       CASE WHEN resolved_churners >= {config.min_resolved_churners} THEN round(learned_threshold, 5)
+       CASE WHEN resolved_churners >= {config.min_resolved_churners}
+            THEN round(least(greatest(learned_threshold, {config.threshold_floor}), {config.threshold_cap}), 5)
             ELSE {config.flag_threshold} END AS flag_threshold
 FROM learned
 ORDER BY month

@@ -21,9 +21,10 @@ class ChurnConfig:
     validation_days: int
     min_training_churned_contracts: int
     high: float
-    medium: float
     flag_threshold: float
     catch_share: float
+    threshold_floor: float
+    threshold_cap: float
     min_resolved_churners: int
     lead_days: int
     target_rate: float
@@ -38,9 +39,11 @@ def load_churn_config(path: str | Path | None = None) -> ChurnConfig:
             horizon_days=int(raw["horizon_days"]), training_every_days=int(raw["training_every_days"]),
             validation_days=int(raw["validation_days"]),
             min_training_churned_contracts=int(raw["min_training_churned_contracts"]),
-            high=float(raw["risk_levels"]["high"]), medium=float(raw["risk_levels"]["medium"]),
+            high=float(raw["risk_levels"]["high"]),
             flag_threshold=float(raw["early_warning"]["threshold"]),
             catch_share=float(raw["early_warning"]["catch_share"]),
+            threshold_floor=float(raw["early_warning"]["threshold_floor"]),
+            threshold_cap=float(raw["early_warning"]["threshold_cap"]),
             min_resolved_churners=int(raw["early_warning"]["min_resolved_churners"]),
             lead_days=int(raw["early_warning"]["lead_days"]),
             target_rate=float(raw["early_warning"]["target_rate"]),
@@ -50,10 +53,13 @@ def load_churn_config(path: str | Path | None = None) -> ChurnConfig:
         raise ChurnConfigError(f"{path}: cannot read the churn config ({exc})") from exc
     except KeyError as exc:
         raise ChurnConfigError(f"{path}: missing setting {exc}; see the shipped churn_config.toml") from exc
-    if not 0 < config.medium < config.high < 1:
-        raise ChurnConfigError(f"{path}: [risk_levels] needs 0 < medium < high < 1")
+    if not 0 < config.high < 1:
+        raise ChurnConfigError(f"{path}: risk_levels.high must lie between 0 and 1")
     if not 0 < config.catch_share < 1 or not 0 < config.flag_threshold < 1:
         raise ChurnConfigError(f"{path}: early_warning.catch_share and threshold must lie between 0 and 1")
+    if not 0 < config.threshold_floor <= config.flag_threshold <= config.threshold_cap < config.high:
+        raise ChurnConfigError(f"{path}: early_warning needs 0 < threshold_floor <= threshold <= threshold_cap "
+                               f"< risk_levels.high")
     if config.lead_days >= config.horizon_days:
         raise ChurnConfigError(f"{path}: early_warning.lead_days must be below horizon_days")
     return config

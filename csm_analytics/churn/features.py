@@ -18,12 +18,18 @@ from csm_analytics.health.components import components_sql
 from csm_analytics.health.config import COMPONENTS, HealthConfig
 
 HORIZON_DAYS = 180
+# Trends over months rather than days: a slow slide shows months before a renewal, while the
+# 30-day metrics above only move once it is steep. From the daily components of the days before D.
+TRAJECTORY_FEATURES = ["usage_avg_90d", "usage_change_120d", "engagement_avg_90d", "support_avg_90d",
+                       "sentiment_avg_90d"]
+TRAJECTORY_DAYS = 120  # how far back before D the trajectory features read the components
 NUMERIC_FEATURES = [
     *COMPONENTS,
     "seat_utilization", "key_events_per_user_day", "usage_trend", "touches_30d", "touches_90d", "roles_90d",
     "days_since_qbr", "escalations_90d", "open_tickets", "median_resolution_hours_90d", "failed_payments_180d",
     "late_payments_180d", "overdue_invoices", "latest_nps", "csat_180d", "tenure_days", "critical_incidents_180d",
     "other_incidents_180d", "days_to_renewal", "arr", "term_months", "previously_downgraded", "qbr_shortfall_365d",
+    *TRAJECTORY_FEATURES,
 ]
 # Computed here rather than read from the health components:
 CONTRACT_FEATURES = ["days_to_renewal", "arr", "term_months", "previously_downgraded"]
@@ -37,10 +43,17 @@ FEATURES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
 
 def features_sql(start: dt.date, end: dt.date, config: HealthConfig, every_days: int = 1) -> str:
     """One row per account with a contract in force on snapshot day D, for D in [start, end] every `every_days`."""
-    day_before = components_sql(start - dt.timedelta(days=1), end - dt.timedelta(days=1), config)
-    component_cols = ", ".join(f"h.{c}" for c in NUMERIC_FEATURES if c not in CONTRACT_FEATURES + QBR_FEATURES)
+    history = components_sql(start - dt.timedelta(days=1 + TRAJECTORY_DAYS), end - dt.timedelta(days=1), config)
+    not_components = CONTRACT_FEATURES + QBR_FEATURES + TRAJECTORY_FEATURES
+    component_cols = ", ".join(f"h.{c}" for c in NUMERIC_FEATURES if c not in not_components)
+    trajectory_cols = ", ".join(f"h.{c}" for c in TRAJECTORY_FEATURES)
     return f"""
-WITH components AS ({day_before}),
+WITH component_history AS ({history}),
+components AS (
+    SELECT *, {_trajectory_sql()}
+    FROM component_history
+    QUALIFY as_of_date >= DATE '{start - dt.timedelta(days=1)}'
+),
 snapshots AS (
     SELECT c.account_id, CAST(c.as_of_date + INTERVAL 1 DAY AS DATE) AS snapshot_date
     FROM components c
@@ -63,6 +76,7 @@ SELECT k.account_id, k.snapshot_date, k.contract_id, k.end_date AS contract_end_
        date_diff('day', k.snapshot_date, k.end_date) AS days_to_renewal,
        k.arr, k.term_months, (coalesce(h.last_renewal_outcome, '') = 'downgraded')::INT AS previously_downgraded,
        greatest(0, floor(least(h.tenure_days, 365) / t.qbr_every_days) - qh.qbrs_365d) AS qbr_shortfall_365d,
+       {trajectory_cols},
        a.tier, a.segment, a.product
 FROM contract_on_day k
 JOIN components h ON h.account_id = k.account_id AND h.as_of_date = k.snapshot_date - 1
@@ -71,6 +85,20 @@ JOIN raw.accounts a ON a.account_id = k.account_id
 JOIN {config.targets_sql()} ON t.tier = a.tier
 ORDER BY k.snapshot_date, k.account_id
 """
+
+
+def _trajectory_sql() -> str:
+    """Window averages over each account's daily components up to D - 1 (days without a contract are absent)."""
+    def avg(col: str, first: int, last: int) -> str:  # mean over the days D-1-first .. D-1-last
+        return (f"avg({col}) OVER (PARTITION BY account_id ORDER BY as_of_date "
+                f"RANGE BETWEEN INTERVAL {first} DAY PRECEDING AND INTERVAL {last} DAY PRECEDING)")
+    return ", ".join([
+        f"round({avg('usage', 89, 0)}, 2) AS usage_avg_90d",
+        f"round({avg('usage', 29, 0)} - {avg('usage', TRAJECTORY_DAYS - 1, TRAJECTORY_DAYS - 30)}, 2) AS usage_change_120d",
+        f"round({avg('engagement', 89, 0)}, 2) AS engagement_avg_90d",
+        f"round({avg('support', 89, 0)}, 2) AS support_avg_90d",
+        f"round({avg('sentiment', 89, 0)}, 2) AS sentiment_avg_90d",
+    ])
 
 
 def labelled_sql(features: str, horizon_days: int = HORIZON_DAYS) -> str:

@@ -63,6 +63,14 @@ def test_predictions(churned):
     assert rows[0] == 182 and 0 <= rows[1] <= rows[2] <= 1 and rows[3] == 0
     levels = dict(con.execute("SELECT risk_level, count(*) FROM ml.churn_predictions GROUP BY 1").fetchall())
     assert set(levels) <= {"High", "Medium", "Low"} and levels.get("High", 0) > 0
+    # today's flag is the backtest's flag: the threshold of the latest replayed month
+    latest = con.execute("SELECT flag_threshold FROM ml.churn_flag_thresholds ORDER BY month DESC LIMIT 1").fetchall()
+    mismatched = con.execute(
+        "SELECT count(*) FILTER (flag_threshold <> ?), "
+        "count(*) FILTER (early_warning <> (churn_probability >= flag_threshold)), "
+        "count(*) FILTER ((risk_level = 'Low') <> (churn_probability < flag_threshold)) "
+        "FROM ml.churn_predictions", [latest[0][0]]).fetchall()[0]
+    assert mismatched == (0, 0, 0)
 
 
 def test_snapshots_never_use_a_model_that_saw_the_day(churned):
@@ -106,7 +114,7 @@ def test_flag_thresholds_one_per_replayed_month(churned):
     con = duckdb.connect(str(warehouse), read_only=True)
     months = con.execute("SELECT count(DISTINCT date_trunc('month', snapshot_date)) FROM ml.churn_snapshots").fetchall()
     rows = con.execute("SELECT count(*), count(*) FILTER (walk_forward), "
-                       "count(*) FILTER (NOT walk_forward AND flag_threshold <> 0.25), "
+                       "count(*) FILTER (NOT walk_forward AND flag_threshold <> 0.20), "
                        "count(*) FILTER (walk_forward AND resolved_churners < 10), "
                        "count(*) FILTER (flag_threshold NOT BETWEEN 0 AND 1) FROM ml.churn_flag_thresholds").fetchall()[0]
     assert rows[0] == months[0][0] and rows[1] > 0 and rows[2:] == (0, 0, 0)

@@ -19,7 +19,7 @@ def _contract(cid, account, end, outcome):
 
 @pytest.fixture
 def cohorts(tmp_path):
-    config = load_churn_config(DEFAULT_CONFIG)  # lead 60 days, horizon 180, threshold 0.25
+    config = dataclasses.replace(load_churn_config(DEFAULT_CONFIG), flag_threshold=0.25)
     assert (config.lead_days, config.horizon_days, config.flag_threshold) == (60, 180, 0.25)
     con = empty_raw_warehouse(tmp_path / "wh.duckdb")
     ends = {"A": dt.date(2025, 3, 31), "B": dt.date(2025, 2, 15), "C": dt.date(2025, 3, 1),
@@ -60,7 +60,8 @@ def test_second_quarter_cohort_and_unscored_contracts(cohorts):
 @pytest.fixture
 def walk_forward(tmp_path):
     """Churners X, Y, V resolve before May 2025; U churned too but was never scored 60 days out."""
-    config = dataclasses.replace(load_churn_config(DEFAULT_CONFIG), catch_share=0.5, min_resolved_churners=2)
+    config = dataclasses.replace(load_churn_config(DEFAULT_CONFIG), catch_share=0.5, min_resolved_churners=2,
+                                 flag_threshold=0.25, threshold_floor=0.10, threshold_cap=0.35)
     con = empty_raw_warehouse(tmp_path / "wh.duckdb")
     ends = {"X": dt.date(2025, 1, 31), "Y": dt.date(2025, 1, 15), "R": dt.date(2025, 1, 20), "V": dt.date(2025, 3, 31),
             "U": dt.date(2025, 2, 10), "Z": dt.date(2025, 6, 30), "W": dt.date(2025, 6, 30)}
@@ -103,3 +104,13 @@ def test_each_day_is_flagged_against_its_own_month_threshold(walk_forward):
     fixed = dataclasses.replace(config, min_resolved_churners=100)  # never enough: always the fixed 0.25
     q2_fixed = con.execute(forecast_accuracy_sql(fixed)).df().set_index("cohort_quarter").loc["2025-Q2"]
     assert (q2_fixed.flagged_60d_before_end, q2_fixed.flagged_churners) == (2, 1)
+
+
+def test_learned_threshold_is_kept_between_floor_and_cap(walk_forward):
+    """May's learned 0.30 (median of 0.28, 0.30, 0.50) is clipped to the cap, or raised to the floor."""
+    con, config = walk_forward
+    for floor, cap, expected in ((0.10, 0.29, 0.29), (0.31, 0.40, 0.31), (0.10, 0.35, 0.30)):
+        clipped = dataclasses.replace(config, threshold_floor=floor, threshold_cap=cap)
+        table = con.execute(flag_thresholds_sql(clipped)).df().set_index("month")
+        assert list(table.flag_threshold) == [0.25, 0.25, 0.25, 0.25, expected]
+        assert table.learned_threshold.iloc[-1] == 0.30  # the unclipped value stays visible
