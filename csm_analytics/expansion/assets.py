@@ -1,5 +1,7 @@
 """Dagster wiring of the expansion domain: readiness signals, calibrated forecast, its backtest, the KPI catalogue."""
 
+import datetime as dt
+
 import pandas as pd
 from dagster import (
     AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, ConfigurableResource, MaterializeResult,
@@ -10,7 +12,9 @@ from dagster_duckdb import DuckDBResource
 from csm_analytics.lib.warehouse import WAREHOUSE_POOL
 from csm_analytics.expansion import charts, forecast, signals
 from csm_analytics.expansion.config import COMPONENTS, ExpansionConfig, load_expansion_config
-from csm_analytics.expansion.impact import CHECK_IN_RENEWALS_SQL, check_in_impact
+from csm_analytics.expansion.impact import (
+    CHECK_IN_RENEWALS_SQL, check_in_accounts_sql, check_in_expansion_impact, check_in_impact,
+)
 from csm_analytics.expansion.kpis import COLUMNS, catalogue_rows
 from csm_analytics.health.assets import HealthConfigResource
 from csm_analytics.lib.metadata import png_md, preview, table_md
@@ -123,20 +127,30 @@ def expansion_forecast_accuracy(duckdb: DuckDBResource, expansion_config: Expans
        deps=raw("accounts", "contracts", "product_usage", "activities", "qbrs", "survey_responses", "support_tickets",
                 "expansion_opportunities", "intent_signals", "referrals", "exit_reasons"),
        description="The account-management KPI catalogue (retention, expansion, engagement, relationship, advocacy), "
-                   "each defined in docs/metrics.md; the Check-In Impact Score carries its CI and p-value.")
-def account_management_kpis(duckdb: DuckDBResource, health_config: HealthConfigResource) -> MaterializeResult:
+                   "each defined in docs/metrics.md; the Check-In Impact Score (retention and expansion) carries its "
+                   "CI and p-value.")
+def account_management_kpis(duckdb: DuckDBResource, health_config: HealthConfigResource,
+                            expansion_config: ExpansionConfigResource) -> MaterializeResult:
+    config = expansion_config.load()
+    horizon = config.validation_horizon_days
     with duckdb.get_connection() as con:
         con.execute(tier_targets_view(health_config.load()))
         rows = catalogue_rows(con)
         renewals = con.execute(CHECK_IN_RENEWALS_SQL).df()
         impact = check_in_impact(renewals)
-        frame = pd.DataFrame([*rows, tuple(impact["row"][c] for c in COLUMNS)], columns=COLUMNS)
-        count = replace_table(con, "marts.account_management_kpis", "SELECT * FROM frame", frame=frame)
         as_of = con.execute("SELECT max(usage_date) FROM raw.product_usage").fetchall()[0][0]
+        start = as_of - dt.timedelta(days=horizon) if as_of else None
+        accounts = (con.execute(check_in_accounts_sql(start, signals.outcomes_sql(config, [start]))).df()
+                    if start else pd.DataFrame(columns=["account_id", "check_ins_90d", "expanded"]))
+        expansion = check_in_expansion_impact(accounts, start, horizon)
+        impact_rows = [tuple(r[c] for c in COLUMNS) for r in (impact["row"], expansion["row"])]
+        frame = pd.DataFrame([*rows, *impact_rows], columns=COLUMNS)
+        count = replace_table(con, "marts.account_management_kpis", "SELECT * FROM frame", frame=frame)
     return MaterializeResult(metadata={
         "dagster/row_count": count, "as_of": str(as_of),
         "kpis": MetadataValue.md(frame.to_markdown(index=False)),
         "check_in_impact": MetadataValue.md(impact["comparison"]["finding"]),
+        "check_in_impact_expansion": MetadataValue.md(expansion["finding"]),
     })
 
 

@@ -108,10 +108,11 @@ def test_forecast_backtest_exists_on_day_one(expanded):
 def test_kpi_catalogue_is_complete(expanded):
     con = duckdb.connect(str(expanded[1]), read_only=True)
     names = {r[0] for r in con.execute("SELECT DISTINCT kpi FROM marts.account_management_kpis").fetchall()}
-    assert len(names) == 21
-    impact = con.execute("SELECT value, ci_low, ci_high, p_value FROM marts.account_management_kpis "
-                         "WHERE kpi LIKE 'Check-In Impact%'").fetchall()[0]
-    assert impact[1] < impact[0] < impact[2] and 0 <= impact[3] <= 1
+    assert len(names) == 22  # 21 KPIs; the Check-In Impact Score has a retention and an expansion row
+    impacts = con.execute("SELECT kpi, value, ci_low, ci_high, p_value, coverage FROM marts.account_management_kpis "
+                          "WHERE kpi LIKE 'Check-In Impact%' ORDER BY kpi").fetchall()
+    assert [k.split(",")[0] for k, *_ in impacts] == ["Check-In Impact Score (expansion", "Check-In Impact Score (retention"]
+    assert all(lo < value < hi and 0 <= p <= 1 and n > 150 for _, value, lo, hi, p, n in impacts)
 
 
 def test_assets_on_an_empty_warehouse_write_empty_tables(tmp_path):
@@ -134,4 +135,4 @@ def test_assets_on_an_empty_warehouse_write_empty_tables(tmp_path):
               ("expansion_signals", "expansion_forecast", "expansion_stage_calibration", "expansion_forecast_accuracy")]
     assert counts == [0, 0, 0, 0]
     kpis = con.execute("SELECT count(*), count(value) FROM marts.account_management_kpis").fetchall()[0]
-    assert kpis[0] == 21 and kpis[1] == 0  # one blank row per KPI, never a made-up value
+    assert kpis[0] == 22 and kpis[1] == 0  # one blank row per KPI (and impact outcome), never a made-up value

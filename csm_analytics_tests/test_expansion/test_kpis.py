@@ -7,10 +7,14 @@ T = 2026-09-30; the last 12 months are 2025-10-01 .. 2026-09-30.
   A4 (Large)  C1 2024-01-01..2024-12-31 downgraded, C2 2025-01-01..2025-12-31 churned (no exit reason)
 """
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 
-from csm_analytics.expansion.impact import check_in_impact
+from csm_analytics.expansion import signals
+from csm_analytics.expansion.config import load_expansion_config
+from csm_analytics.expansion.impact import check_in_accounts_sql, check_in_expansion_impact, check_in_impact
 from csm_analytics.expansion.kpis import CATALOGUE, catalogue_rows
 from csm_analytics_tests.fixtures import empty_raw_warehouse, insert
 
@@ -102,3 +106,45 @@ def test_check_in_impact_by_hand():
     # +50 pp; se = sqrt(.75 * .25 / 4 * 2) = 0.30619 -> +-60.01 pp; Fisher's exact p for [[1, 3], [3, 1]] = 0.48571
     assert (row["value"], row["ci_low"], row["ci_high"], row["p_value"]) == (50.0, -10.01, 110.01, 0.48571)
     assert (row["numerator"], row["denominator"], row["coverage"]) == (75.0, 25.0, 8)
+
+
+def test_check_in_expansion_impact_by_hand():
+    # Checked in: 4 accounts, 3 expanded (75 %); the others: 4, none expanded (0 %).
+    accounts = pd.DataFrame({"check_ins_90d": [3, 4, 6, 3, 0, 2, 1, 0],
+                             "expanded": [True, True, True, False, False, False, False, False]})
+    result = check_in_expansion_impact(accounts, dt.date(2026, 4, 3))
+    row = result["row"]
+    # +75 pp; se = sqrt(.75 * .25 / 4 + 0) = 0.216506 -> +-42.435 pp;
+    # Fisher's exact p for [[3, 1], [0, 4]]: tables as or less likely (k = 3 and k = 0) = (5 + 5) / 70 = 0.14286
+    assert (row["value"], row["ci_low"], row["ci_high"], row["p_value"]) == (75.0, 32.56, 117.44, 0.14286)
+    assert (row["numerator"], row["denominator"], row["coverage"], row["unit"]) == (75.0, 0.0, 8, "pp")
+    assert "75.0 % vs 0.0 %" in result["finding"] and "2026-04-03" in result["finding"]
+
+
+def test_check_in_expansion_accounts_by_hand(tmp_path):
+    """The SQL behind the expansion score: who was in force on the start date, their check-ins, who expanded."""
+    start = dt.date(2026, 4, 3)  # T - 180 for T = 2026-09-30
+    con = empty_raw_warehouse(tmp_path / "w.duckdb")
+    insert(con, "contracts", [_contract(f"{a}-C1", a, "2025-06-01", "2026-05-31") for a in ("B1", "B2", "B3", "B4")]
+           + [_contract("B5-C1", "B5", "2025-01-01", "2026-03-31", "churned")])  # B5 gone before the start
+    calls = {"B1": ["2026-01-04", "2026-02-01", "2026-04-03"],  # 3, the first exactly 89 days before the start
+             "B2": ["2026-01-03", "2026-02-01", "2026-03-01"],  # 2: the first is 90 days before, outside
+             "B3": ["2026-02-01", "2026-02-15", "2026-03-01", "2026-03-15"], "B5": ["2026-03-01"] * 3}
+    insert(con, "activities", [
+        {"activity_id": f"{a}{i}", "csm_id": "C", "account_id": a, "activity_type": "call" if i % 2 else "meeting",
+         "activity_date": day, "duration_minutes": 30, "contact_role": "Champion"}
+        for a, days in calls.items() for i, day in enumerate(days)]
+        + [{"activity_id": "B4e", "csm_id": "C", "account_id": "B4", "activity_type": "email", "activity_date": "2026-03-01",
+            "duration_minutes": 5, "contact_role": "Admin"}])  # an email is not a check-in
+    insert(con, "expansion_opportunities", [
+        _won("O1", "B1", 100, "2026-05-01", "2026-07-01"),  # created after the start, won inside 180 days: expanded
+        _won("O2", "B2", 100, "2026-03-01", "2026-05-01"),  # already in the pipeline on the start date: not counted
+        {**_won("O3", "B3", 100, "2026-05-01", "2026-07-01"), "status": "lost", "stage": "closed lost"},
+        _won("O4", "B4", 100, "2026-05-01", "2026-10-01")])  # closes 181 days after the start: too late
+    accounts = con.execute(check_in_accounts_sql(start, signals.outcomes_sql(load_expansion_config(), [start]))).df()
+    assert list(accounts.itertuples(index=False, name=None)) == [
+        ("B1", 3, True), ("B2", 2, False), ("B3", 4, False), ("B4", 0, False)]
+    row = check_in_expansion_impact(accounts, start)["row"]
+    # checked in: B1 (expanded), B3 -> 50 %; the others: B2, B4 -> 0 %; se = sqrt(.5 * .5 / 2) = 0.353553 -> +-69.30;
+    # Fisher's exact p for [[1, 1], [0, 2]] = 3/6 + 3/6 = 1
+    assert (row["value"], row["ci_low"], row["ci_high"], row["p_value"]) == (50.0, -19.3, 119.3, 1.0)
