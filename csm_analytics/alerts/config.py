@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+from csm_analytics.lib.toml_config import read_settings, settings_errors, settings_path
 
 DEFAULT_RULES = Path(__file__).with_name("alert_rules.toml")
 RULES = ("band_transition", "score_drop", "payment_failure", "support_escalation", "critical_incident", "at_risk_renewal")
@@ -32,9 +32,9 @@ class AlertConfig:
 
 
 def load_alert_config(path: str | Path | None = None) -> AlertConfig:
-    path = Path(path or os.environ.get("CSM_ALERT_RULES", DEFAULT_RULES))
-    try:
-        raw = tomllib.loads(path.read_text())
+    path = settings_path(path, "CSM_ALERT_RULES", DEFAULT_RULES)
+    with settings_errors(path, AlertConfigError, "alert rules", DEFAULT_RULES):
+        raw = read_settings(path)
         delivery, sla, rules = raw["delivery"], raw["sla"], raw["rules"]
         config = AlertConfig(
             path=str(path), team_channel=delivery["team_channel"], ops_channel=delivery["ops_channel"],
@@ -44,10 +44,6 @@ def load_alert_config(path: str | Path | None = None) -> AlertConfig:
             sla_hours={"critical": float(sla["critical_hours"]), "warning": float(sla["warning_hours"])},
             rules=rules,
         )
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise AlertConfigError(f"{path}: cannot read the alert rules ({exc})") from exc
-    except KeyError as exc:
-        raise AlertConfigError(f"{path}: missing setting {exc}; see the shipped alert_rules.toml") from exc
     missing = set(RULES) - set(config.rules)
     if missing:
         raise AlertConfigError(f"{path}: rules {sorted(missing)} are missing; every rule needs a [rules.NAME] table")

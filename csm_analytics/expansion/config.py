@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+from csm_analytics.lib.toml_config import read_settings, settings_errors, settings_path
 
 DEFAULT_CONFIG = Path(__file__).with_name("expansion_config.toml")
 COMPONENTS = ("hiring_velocity", "seat_ceiling", "new_country", "cor_to_eor", "qbr_expansion", "health_momentum")
@@ -37,9 +37,9 @@ class ExpansionConfig:
 
 
 def load_expansion_config(path: str | Path | None = None) -> ExpansionConfig:
-    path = Path(path or os.environ.get("CSM_EXPANSION_CONFIG", DEFAULT_CONFIG))
-    try:
-        raw = tomllib.loads(path.read_text())
+    path = settings_path(path, "CSM_EXPANSION_CONFIG", DEFAULT_CONFIG)
+    with settings_errors(path, ExpansionConfigError, "expansion config", DEFAULT_CONFIG):
+        raw = read_settings(path)
         s, v, f = raw["readiness_scaling"], raw["validation"], raw["forecast"]
         config = ExpansionConfig(
             weights={name: float(raw["readiness_weights"][name]) for name in COMPONENTS},
@@ -52,10 +52,6 @@ def load_expansion_config(path: str | Path | None = None) -> ExpansionConfig:
             calibration_prior_weight=float(f["calibration_prior_weight"]),
             target_variance=float(f["target_variance"]), strong_variance=float(f["strong_variance"]),
         )
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ExpansionConfigError(f"{path}: cannot read the expansion config ({exc})") from exc
-    except KeyError as exc:
-        raise ExpansionConfigError(f"{path}: missing setting {exc}; see the shipped expansion_config.toml") from exc
     total = sum(config.weights.values())
     if abs(total - 100) > 1e-9 or min(config.weights.values()) < 0:
         raise ExpansionConfigError(f"{path}: [readiness_weights] must be non-negative and sum to 100, got {total:g}")

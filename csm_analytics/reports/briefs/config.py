@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+from csm_analytics.lib.toml_config import read_settings, settings_errors, settings_path
 
 DEFAULT_CONFIG = Path(__file__).with_name("briefs_config.toml")
 POSITIVE = ("max_accounts_per_csm", "renewal_within_days", "health_drop_points_30d")
@@ -28,18 +28,14 @@ class BriefsConfig:
 
 
 def load_briefs_config(path: str | Path | None = None) -> BriefsConfig:
-    path = Path(path or os.environ.get("CSM_BRIEFS_CONFIG", DEFAULT_CONFIG))
-    try:
-        raw = tomllib.loads(path.read_text())
+    path = settings_path(path, "CSM_BRIEFS_CONFIG", DEFAULT_CONFIG)
+    with settings_errors(path, BriefsConfigError, "briefs config", DEFAULT_CONFIG):
+        raw = read_settings(path)
         brief, heatmap = raw["daily_brief"], raw["heatmap"]
         config = BriefsConfig(str(path), int(brief["max_accounts_per_csm"]), int(brief["renewal_within_days"]),
                               float(brief["health_drop_points_30d"]),
                               str(brief["send_cron"]), str(brief["timezone"]), int(heatmap["team_rows"]),
                               int(heatmap["csm_rows"]))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise BriefsConfigError(f"{path}: cannot read the briefs config ({exc})") from exc
-    except KeyError as exc:
-        raise BriefsConfigError(f"{path}: missing setting {exc}; see the shipped briefs_config.toml") from exc
     for name in (*POSITIVE, "team_rows", "csm_rows"):
         if getattr(config, name) <= 0:
             raise BriefsConfigError(f"{path}: {name} must be positive, got {getattr(config, name)}")
