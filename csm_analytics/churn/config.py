@@ -28,6 +28,16 @@ class ChurnConfig:
     lead_days: int
     target_rate: float
     max_variance_pp: float
+    sample_above_accounts: int = 50_000
+    training_sample_accounts: int = 5_000
+    score_chunk_rows: int = 100_000
+    driver_accounts: int = 10_000
+
+
+def _scale(raw: dict) -> dict:
+    """The optional [scale] section (big worlds); a config without it keeps the defaults."""
+    names = ("sample_above_accounts", "training_sample_accounts", "score_chunk_rows", "driver_accounts")
+    return {name: int(raw[name]) for name in names if name in raw}
 
 
 def load_churn_config(path: str | Path | None = None) -> ChurnConfig:
@@ -45,6 +55,7 @@ def load_churn_config(path: str | Path | None = None) -> ChurnConfig:
             lead_days=int(raw["early_warning"]["lead_days"]),
             target_rate=float(raw["early_warning"]["target_rate"]),
             max_variance_pp=float(raw["early_warning"]["max_variance_pp"]),
+            **_scale(raw.get("scale", {})),
         )
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ChurnConfigError(f"{path}: cannot read the churn config ({exc})") from exc
@@ -54,6 +65,9 @@ def load_churn_config(path: str | Path | None = None) -> ChurnConfig:
         raise ChurnConfigError(f"{path}: [risk_levels] needs 0 < medium < high < 1")
     if not 0 < config.catch_share < 1 or not 0 < config.flag_threshold < 1:
         raise ChurnConfigError(f"{path}: early_warning.catch_share and threshold must lie between 0 and 1")
+    if not 0 < config.training_sample_accounts <= config.sample_above_accounts or min(config.score_chunk_rows, config.driver_accounts) < 1:
+        raise ChurnConfigError(f"{path}: [scale] needs 0 < training_sample_accounts <= sample_above_accounts "
+                               "and score_chunk_rows, driver_accounts >= 1")
     if config.lead_days >= config.horizon_days:
         raise ChurnConfigError(f"{path}: early_warning.lead_days must be below horizon_days")
     return config

@@ -35,9 +35,12 @@ NOT_DRIVERS = {"days_to_renewal", "tenure_days", "term_months", "arr"}
 FEATURES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
 
 
-def features_sql(start: dt.date, end: dt.date, config: HealthConfig, every_days: int = 1) -> str:
-    """One row per account with a contract in force on snapshot day D, for D in [start, end] every `every_days`."""
-    day_before = components_sql(start - dt.timedelta(days=1), end - dt.timedelta(days=1), config)
+def features_sql(start: dt.date, end: dt.date, config: HealthConfig, every_days: int = 1,
+                 accounts: str | None = None) -> str:
+    """One row per account with a contract in force on snapshot day D, for D in [start, end] every `every_days`.
+
+    `accounts` (a SELECT of account_id) limits the rows to those accounts (a training sample)."""
+    day_before = components_sql(start - dt.timedelta(days=1), end - dt.timedelta(days=1), config, every_days, accounts)
     component_cols = ", ".join(f"h.{c}" for c in NUMERIC_FEATURES if c not in CONTRACT_FEATURES + QBR_FEATURES)
     return f"""
 WITH components AS ({day_before}),
