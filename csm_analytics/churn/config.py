@@ -29,7 +29,7 @@ class ChurnConfig:
     target_rate: float
     max_variance_pp: float
     sample_above_accounts: int = 50_000
-    training_sample_accounts: int = 5_000
+    training_sample_accounts: int = 2_000
     score_chunk_rows: int = 100_000
     driver_accounts: int = 10_000
 
