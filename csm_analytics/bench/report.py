@@ -222,5 +222,12 @@ def findings() -> list[str]:
             "- Loading a raw file validated it twice (a pass for valid rows, a second for rejected rows). The second "
             "pass now runs only when the file holds more rows than were loaded; Parquet row counts come from metadata, "
             "so a clean file is read and checked once instead of twice.",
+            "- The churn, expansion and reports groups now run at every size. The churn training frame computed the "
+            "health components of every account on every day of the history (730 x accounts rows) and then kept "
+            "every 7th day; it now prunes the spine to the snapshot days and, above 50,000 accounts, to a 2,000-account "
+            "stratified sample, and scores in 100,000-row chunks (docs/churn.md, \"At scale\"). On the default world "
+            "every churn table is row-for-row identical to before.",
+            "- A full graph is several Dagster runs (the main run, one per QBR pack, the monthly report); the per-asset "
+            "table read only the newest run. Steps are now summed over every run, with the run count.",
             "- Earlier: `marts/rebalancing_plan` (a Python loop, 27.8 s at 100,000 accounts) was vectorized, and "
             "`marts/csm_scorecard` handles a history shorter than a year."]
