@@ -161,7 +161,8 @@ def churn_snapshots(context: AssetExecutionContext, duckdb: DuckDBResource, heal
     with duckdb.get_connection() as con:
         _, card = _latest_model(con, churn_settings)
         training, covered = _training_frame(con, health, config)
-        scoring.stage_features(con, features_sql(start, end, health))
+        scoring.stage_features(con, [features_sql(first, last, health)
+                                     for first, last in scoring.day_batches(con, start, end, config)])
         models, notes = monthly_models(training, scoring.replay_months(con), card.champion, config)
         parts = [score_replayed(chunk, models, card.champion) for chunk in scoring.feature_chunks(con, config.score_chunk_rows)]
     parts = [p for p in parts if len(p)]

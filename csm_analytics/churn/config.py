@@ -32,11 +32,12 @@ class ChurnConfig:
     training_sample_accounts: int = 2_000
     score_chunk_rows: int = 100_000
     driver_accounts: int = 10_000
+    stage_account_days: int = 1_000_000
 
 
 def _scale(raw: dict) -> dict:
     """The optional [scale] section (big worlds); a config without it keeps the defaults."""
-    names = ("sample_above_accounts", "training_sample_accounts", "score_chunk_rows", "driver_accounts")
+    names = ("sample_above_accounts", "training_sample_accounts", "score_chunk_rows", "driver_accounts", "stage_account_days")
     return {name: int(raw[name]) for name in names if name in raw}
 
 
@@ -65,9 +66,9 @@ def load_churn_config(path: str | Path | None = None) -> ChurnConfig:
         raise ChurnConfigError(f"{path}: [risk_levels] needs 0 < medium < high < 1")
     if not 0 < config.catch_share < 1 or not 0 < config.flag_threshold < 1:
         raise ChurnConfigError(f"{path}: early_warning.catch_share and threshold must lie between 0 and 1")
-    if not 0 < config.training_sample_accounts <= config.sample_above_accounts or min(config.score_chunk_rows, config.driver_accounts) < 1:
+    if not 0 < config.training_sample_accounts <= config.sample_above_accounts or min(config.score_chunk_rows, config.driver_accounts, config.stage_account_days) < 1:
         raise ChurnConfigError(f"{path}: [scale] needs 0 < training_sample_accounts <= sample_above_accounts "
-                               "and score_chunk_rows, driver_accounts >= 1")
+                               "and score_chunk_rows, driver_accounts, stage_account_days >= 1")
     if config.lead_days >= config.horizon_days:
         raise ChurnConfigError(f"{path}: early_warning.lead_days must be below horizon_days")
     return config

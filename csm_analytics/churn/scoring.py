@@ -1,6 +1,7 @@
 """Scoring many accounts with bounded memory: features stay in DuckDB and reach pandas in chunks.
 
-The features of the days being scored are written once to a temporary table of the connection;
+The features of the days being scored are written once to a temporary table of the connection (on a
+big world a few days at a time, `day_batches`, so DuckDB's joins fit its memory limit);
 `feature_chunks` then reads them `chunk_rows` at a time in a fixed order (snapshot day, account),
 each result fetched in full before the next statement. Each row's probability depends on that row
 alone, so chunked scoring gives exactly the rows one big frame would.
@@ -12,6 +13,7 @@ with the most revenue at risk, the ones a CSM will read about; the others get NU
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pandas as pd
@@ -24,10 +26,26 @@ from csm_analytics.churn.features import CATEGORICAL_FEATURES, NOT_DRIVERS, NUME
 FEATURES_TABLE = "churn_features_to_score"  # temporary, per connection
 
 
-def stage_features(con, features_sql: str) -> int:
-    """Write the rows to score to the connection's temporary table; their number."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {FEATURES_TABLE} AS {features_sql}")
+def stage_features(con, features_sql: str | list[str]) -> int:
+    """Write the rows to score to the connection's temporary table (one SELECT, or several appended); their number."""
+    parts = [features_sql] if isinstance(features_sql, str) else features_sql
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {FEATURES_TABLE} AS {parts[0]}")
+    for sql in parts[1:]:
+        con.execute(f"INSERT INTO {FEATURES_TABLE} {sql}")
     return con.execute(f"SELECT count(*) FROM {FEATURES_TABLE}").fetchall()[0][0]
+
+
+def day_batches(con, start: dt.date, end: dt.date, config: ChurnConfig) -> list[tuple[dt.date, dt.date]]:
+    """[start, end] cut into runs of days of at most [scale] stage_account_days account-days each (at least a day):
+    the features of a day range are one SQL pass whose joins DuckDB holds in memory at once."""
+    accounts = con.execute("SELECT count(*) FROM raw.accounts").fetchall()[0][0]
+    days = max(1, config.stage_account_days // max(accounts, 1))
+    batches, first = [], start
+    while first <= end:
+        last = min(end, first + dt.timedelta(days=days - 1))
+        batches.append((first, last))
+        first = last + dt.timedelta(days=1)
+    return batches
 
 
 def feature_chunks(con, chunk_rows: int, where: str = "") -> Iterator[pd.DataFrame]:

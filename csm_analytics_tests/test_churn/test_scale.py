@@ -29,7 +29,7 @@ CONFIG = load_churn_config(DEFAULT_CONFIG)
 
 def test_shipped_scale_settings_and_their_validation(tmp_path):
     assert (CONFIG.sample_above_accounts, CONFIG.training_sample_accounts, CONFIG.score_chunk_rows,
-            CONFIG.driver_accounts) == (50_000, 2_000, 100_000, 10_000)
+            CONFIG.driver_accounts, CONFIG.stage_account_days) == (50_000, 2_000, 100_000, 10_000, 1_000_000)
     text = DEFAULT_CONFIG.read_text()
     without = tmp_path / "no_scale.toml"
     without.write_text(text[:text.index("[scale]")])
@@ -74,6 +74,16 @@ def test_sample_applies_only_above_the_threshold(strata):
     select, used, total = training_accounts(strata, small)
     assert (used, total) == (11, 40)
     assert strata.execute(f"SELECT count(*) FROM ({select})").fetchall() == [(11,)]
+
+
+def test_day_batches_bound_the_account_days_of_one_pass(strata):
+    days = [(dt.date(2026, 1, d), dt.date(2026, 1, e)) for d, e in ((1, 2), (3, 4), (5, 5))]
+    assert scoring.day_batches(strata, dt.date(2026, 1, 1), dt.date(2026, 1, 5),
+                               dataclasses.replace(CONFIG, stage_account_days=80)) == days  # 40 accounts: 2 days
+    assert scoring.day_batches(strata, dt.date(2026, 1, 1), dt.date(2026, 1, 5),
+                               dataclasses.replace(CONFIG, stage_account_days=10)) == [
+        (dt.date(2026, 1, d), dt.date(2026, 1, d)) for d in range(1, 6)]  # never less than a day
+    assert len(scoring.day_batches(strata, dt.date(2024, 10, 1), dt.date(2026, 9, 30), CONFIG)) == 1
 
 
 @pytest.fixture
@@ -122,7 +132,8 @@ def test_chunked_predictions_equal_the_asset_and_big_worlds_name_fewer_drivers(w
 def test_replay_scored_in_chunks_equals_one_frame(warehouse, churned, tmp_path):  # noqa: F811
     _, _, models = churned
     small_chunks = tmp_path / "churn.toml"
-    small_chunks.write_text(DEFAULT_CONFIG.read_text().replace("score_chunk_rows = 100000", "score_chunk_rows = 37"))
+    small_chunks.write_text(DEFAULT_CONFIG.read_text().replace("score_chunk_rows = 100000", "score_chunk_rows = 37")
+                            .replace("stage_account_days = 1000000", "stage_account_days = 500"))  # 2 days a pass
     query = ("SELECT account_id, snapshot_date, churn_probability, model_trained_through, training_rows "
              "FROM ml.churn_snapshots WHERE snapshot_date BETWEEN '2026-02-25' AND '2026-03-03' ORDER BY ALL")
     before = duckdb.connect(str(warehouse), read_only=True).execute(query).fetchall()
