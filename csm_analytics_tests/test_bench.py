@@ -42,3 +42,38 @@ def test_merged_result_files_report_medians_and_targets(tmp_path):
     assert "| 220 | every asset; daily assets over the whole 730-day history | 50.0 s | 1,024 MB | < 60 s | yes | n/a | median of 3 |" in text
     assert "| 400.0 s | 5,120 MB | < 600 s, < 4 GB | **no** | 1.5 | **single run** |" in text
     assert "| 1,000,000 | 40.0 s | 2,048 MB | 400.0 s | 10.0x faster | **single run** |" in text
+
+
+def test_a_step_of_several_runs_is_labelled_with_its_run_count():
+    from csm_analytics.bench.report import per_asset
+
+    run = _run(100, 2**30)
+    run["steps"]["reports__qbr_pack"] = {"seconds": 12.5, "peak_rss": 2**29, "runs": 10}
+    lines = per_asset("Full graph", [run])
+    assert "| reports__qbr_pack (10 runs) | 12.50 s | 512 MB |" in lines
+    assert "| raw__accounts | 50.00 s | 1,024 MB |" in lines
+
+
+def test_big_worlds_build_only_the_soonest_due_qbr_packs(tmp_path):
+    import datetime as dt
+
+    import duckdb
+    from dagster import Definitions
+    from dagster_duckdb import DuckDBResource
+
+    from csm_analytics.bench.children import groups_for, qbr_packs_for
+    from csm_analytics.lib.runner import _soonest_due
+
+    assert groups_for(1_000_000) is None and groups_for(220) is None  # every group at every size
+    assert qbr_packs_for(220) is None and qbr_packs_for(100_000) == 10
+    path = tmp_path / "wh.duckdb"
+    with duckdb.connect(str(path)) as con:
+        con.execute("CREATE SCHEMA marts")
+        con.execute("CREATE TABLE marts.qbr_pipeline (account_id VARCHAR, next_qbr_due DATE, due_window VARCHAR)")
+        con.executemany("INSERT INTO marts.qbr_pipeline VALUES (?, ?, ?)", [
+            ("A4", dt.date(2026, 10, 20), "this quarter"), ("A1", dt.date(2026, 8, 1), "overdue"),
+            ("A3", dt.date(2026, 10, 5), "this quarter"), ("A2", dt.date(2026, 10, 5), "this quarter"),
+            ("A0", dt.date(2027, 1, 2), "next quarter")])
+    defs = Definitions(resources={"duckdb": DuckDBResource(database=str(path))})
+    assert _soonest_due(defs, 3) == ["A1", "A2", "A3"]  # overdue first, then by due date and account
+    assert _soonest_due(defs, 10) == ["A1", "A2", "A3", "A4"]  # never a pack that is not due

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from csm_analytics.bench import report
-from csm_analytics.bench.children import CHILDREN, run_child
+from csm_analytics.bench.children import CHILDREN, FULL_HISTORY_MAX_ACCOUNTS, run_child
 from csm_analytics.lib.paths import PROJECT_ROOT
 
 DEFAULT_SIZES = [220, 100_000, 300_000, 1_000_000]
@@ -45,7 +45,7 @@ def measure(sizes: list[int], repeat: int, repeat_large: int, large_from: int, l
                     print(f"[{n:,}] nightly refresh: {results['inc'][n][-1]['seconds']:.1f} s", flush=True)
                 if n == report.PANDAS_BASELINE_ACCOUNTS:
                     results["pandas"].append(run_child("pandas_health", raw))
-                if n == min(sizes) and full["ok"]:
+                if n == min(sizes) and n <= FULL_HISTORY_MAX_ACCOUNTS and full["ok"]:  # packs of a whole book
                     results.setdefault("qbr", []).append(run_child("qbr_portfolio", tmp))
                     print(f"[{n:,}] QBR packs of one portfolio: {results['qbr'][-1]['total']:.1f} s", flush=True)
                 if latency and n == min(sizes) and i == 0:

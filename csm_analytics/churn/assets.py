@@ -1,6 +1,7 @@
 """Dagster wiring of the churn domain: model, predictions, daily snapshots (replayed), flag thresholds, accuracy."""
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -12,11 +13,15 @@ from dagster import (
 from dagster_duckdb import DuckDBResource
 
 from csm_analytics.churn import model as churn_model
-from csm_analytics.churn.backtest import as_model_frame, flag_thresholds_sql, forecast_accuracy_sql, replay
+from csm_analytics.churn import scoring
+from csm_analytics.churn.backtest import (
+    REPLAY_COLUMNS, as_model_frame, flag_thresholds_sql, forecast_accuracy_sql, monthly_models, score_replayed,
+)
 from csm_analytics.churn.config import ChurnConfig, load_churn_config
 from csm_analytics.churn.features import (
-    CATEGORICAL_FEATURES, NOT_DRIVERS, NUMERIC_FEATURES, features_sql, labelled_sql,
+    CATEGORICAL_FEATURES, NUMERIC_FEATURES, features_sql, labelled_sql,
 )
+from csm_analytics.churn.sampling import training_accounts
 from csm_analytics.health.assets import HISTORY_PARTITIONS, RAW_INPUTS, HealthConfigResource
 from csm_analytics.lib import paths
 from csm_analytics.lib.metadata import preview, table_md
@@ -49,11 +54,26 @@ def history_bounds() -> tuple[dt.date, dt.date]:
     return dt.date.fromisoformat(keys[0]), dt.date.fromisoformat(keys[-1])
 
 
-def _training_frame(con, health, config: ChurnConfig) -> pd.DataFrame:
+def training_bounds() -> tuple[dt.date, dt.date]:
+    """The days the model learns from: the daily history, or from CSM_TRAINING_START (YYYY-MM-DD) on.
+
+    Labels need contracts that have ended, so when the daily assets cover only recent days
+    (CSM_HISTORY_START, as the big-world benchmarks set it), training still reads the raw history."""
     first, last = history_bounds()
-    sql = labelled_sql(features_sql(first + dt.timedelta(days=1), last, health, config.training_every_days),
-                       config.horizon_days)
-    return as_model_frame(con.execute(sql).df())
+    if start := os.environ.get("CSM_TRAINING_START"):
+        first = dt.date.fromisoformat(start)
+    return first, last
+
+
+def _training_frame(con, health, config: ChurnConfig) -> tuple[pd.DataFrame, str]:
+    """Labelled weekly snapshots, and which accounts they cover (all, or a stratified sample on a big world)."""
+    first, last = training_bounds()
+    accounts, used, total = training_accounts(con, config)
+    sql = labelled_sql(features_sql(first + dt.timedelta(days=1), last, health, config.training_every_days, accounts,
+                                    trajectory=accounts is None), config.horizon_days)
+    covered = f"all {total:,} accounts" if accounts is None else \
+        f"stratified sample of {used:,} of {total:,} accounts (churn_config.toml [scale])"
+    return as_model_frame(con.execute(sql).df()), covered
 
 
 @asset(pool=WAREHOUSE_POOL, key=MODEL_KEY, group_name="churn", kinds={"sklearn", "duckdb"}, deps=RAW_DEPS,
@@ -62,8 +82,8 @@ def churn_model_asset(duckdb: DuckDBResource, health_config: HealthConfigResourc
                       churn_settings: ChurnSettingsResource) -> MaterializeResult:
     config = churn_settings.load()
     with duckdb.get_connection() as con:
-        frame = _training_frame(con, health_config.load(), config)
-    _, last = history_bounds()
+        frame, covered = _training_frame(con, health_config.load(), config)
+    _, last = training_bounds()
     validation_start = last - dt.timedelta(days=config.validation_days)
     selection = churn_model.select_champion(frame, NUMERIC_FEATURES, CATEGORICAL_FEATURES, validation_start)
     champion, results, valid = selection.champion, selection.results, selection.valid
@@ -96,7 +116,7 @@ def churn_model_asset(duckdb: DuckDBResource, health_config: HealthConfigResourc
         "top_features": table_md(important, ["feature", "ROC AUC drop when permuted"]),
         "train_window": f"{card.train_window[0]} .. labels resolved by {card.train_window[1]}",
         "validation_window": f"{card.validation_window[0]} .. {card.validation_window[1]}",
-        "horizon_days": config.horizon_days, "training_rows": len(known),
+        "horizon_days": config.horizon_days, "training_rows": len(known), "training_accounts": covered,
     })
 
 
@@ -125,19 +145,10 @@ def churn_predictions(duckdb: DuckDBResource, health_config: HealthConfigResourc
     _, last = history_bounds()
     with duckdb.get_connection() as con:
         model, card = _latest_model(con, churn_settings)
-        frame = as_model_frame(con.execute(features_sql(last, last, health_config.load())).df())
+        scoring.stage_features(con, features_sql(last, last, health_config.load(),
+                                                 trajectory=not scoring.big_world(con, config)))
         threshold = _latest_flag_threshold(con, config)
-    p = model.predict_proba(frame[NUMERIC_FEATURES + CATEGORICAL_FEATURES])[:, 1].round(4)
-    reference = frame[NUMERIC_FEATURES].median()
-    out = pd.DataFrame({
-        "account_id": frame.account_id, "as_of_date": frame.snapshot_date.dt.date, "churn_probability": p,
-        "risk_level": churn_model.risk_level(p, config.high, threshold), "early_warning": p >= threshold,
-        "flag_threshold": threshold, "arr": frame.arr,
-        "revenue_at_risk": (frame.arr * p).round(2),
-        "top_drivers": churn_model.drivers(model, frame, NUMERIC_FEATURES, CATEGORICAL_FEATURES, reference,
-                                           exclude=NOT_DRIVERS),
-        "days_to_renewal": frame.days_to_renewal, "model_version": card.version,
-    }).sort_values("revenue_at_risk", ascending=False)
+        out, explained = scoring.predictions(con, model, card.version, config, threshold)
     with duckdb.get_connection() as con:
         rows = replace_table(con, "ml.churn_predictions", "SELECT * FROM frame", frame=out)
         levels = con.execute("SELECT risk_level, count(*), round(sum(revenue_at_risk)) FROM ml.churn_predictions "
@@ -148,7 +159,8 @@ def churn_predictions(duckdb: DuckDBResource, health_config: HealthConfigResourc
                                        "flag_threshold": f"{threshold:.3f} (Medium and early warning at or above it, "
                                                          f"High at or above {config.high})",
                                        "risk_levels": table_md(levels, ["risk level", "accounts", "revenue at risk"]),
-                                       "total_revenue_at_risk": float(out.revenue_at_risk.sum()), "top_10": top})
+                                       "total_revenue_at_risk": float(out.revenue_at_risk.sum()), "top_10": top,
+                                       "drivers_named_for": explained})
 
 
 @asset(pool=WAREHOUSE_POOL, key=SNAPSHOTS_KEY, group_name="churn", kinds={"sklearn", "duckdb"}, partitions_def=HISTORY_PARTITIONS,
@@ -162,14 +174,19 @@ def churn_snapshots(context: AssetExecutionContext, duckdb: DuckDBResource, heal
     start, end = dt.date.fromisoformat(keys.start), dt.date.fromisoformat(keys.end)
     with duckdb.get_connection() as con:
         _, card = _latest_model(con, churn_settings)
-        training = _training_frame(con, health, config)
-        daily = as_model_frame(con.execute(features_sql(start, end, health)).df())
-    scored, notes = replay(training, daily, card.champion, config)
+        training, covered = _training_frame(con, health, config)
+        trajectory = not scoring.big_world(con, config)
+        scoring.stage_features(con, [features_sql(first, last, health, trajectory=trajectory)
+                                     for first, last in scoring.day_batches(con, start, end, config)])
+        models, notes = monthly_models(training, scoring.replay_months(con), card.champion, config)
+        parts = [score_replayed(chunk, models, card.champion) for chunk in scoring.feature_chunks(con, config.score_chunk_rows)]
+    parts = [p for p in parts if len(p)]
+    scored = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=REPLAY_COLUMNS)
     with duckdb.get_connection() as con:
         rows = replace_date_range(con, "ml.churn_snapshots", "snapshot_date", start, end, "SELECT * FROM frame",
                                   frame=scored)
     return MaterializeResult(metadata={"dagster/row_count": rows, "range": f"{start} .. {end}",
-                                       "model_family": card.champion,
+                                       "model_family": card.champion, "training_accounts": covered,
                                        "months_skipped": MetadataValue.md("\n".join(f"- {n}" for n in notes) or "none")})
 
 

@@ -23,10 +23,10 @@ def as_model_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def replay(training: pd.DataFrame, daily: pd.DataFrame, candidate: str, config: ChurnConfig) -> tuple[pd.DataFrame, list[str]]:
-    """Score `daily` snapshots month by month with models trained only on labels resolved before each month."""
-    months = sorted(daily.snapshot_date.dt.to_period("M").unique())
-    scored, notes = [], []
+def monthly_models(training: pd.DataFrame, months: list[pd.Period], candidate: str,
+                   config: ChurnConfig) -> tuple[dict, list[str]]:
+    """Per month, (the model trained on labels resolved before it began, its training rows); notes on skipped months."""
+    models, notes = {}, []
     for month in months:
         cutoff = month.start_time
         train = training[training.label_known & (training.label_resolved_on < cutoff)]
@@ -34,18 +34,40 @@ def replay(training: pd.DataFrame, daily: pd.DataFrame, candidate: str, config: 
         if churned_contracts < config.min_training_churned_contracts:
             notes.append(f"{month}: skipped, only {churned_contracts} churned contracts resolved before it")
             continue
-        model = churn_model.fit(candidate, train, NUMERIC_FEATURES, CATEGORICAL_FEATURES)
-        rows = daily[daily.snapshot_date.dt.to_period("M") == month]
+        models[month] = (churn_model.fit(candidate, train, NUMERIC_FEATURES, CATEGORICAL_FEATURES), len(train))
+    return models, notes
+
+
+REPLAY_COLUMNS = ["account_id", "snapshot_date", "contract_id", "churn_probability", "model_trained_through",
+                  "training_rows", "model_family"]
+
+
+def score_replayed(daily: pd.DataFrame, models: dict, candidate: str) -> pd.DataFrame:
+    """Score snapshot rows with the model of their month (`monthly_models`); rows of skipped months are left out.
+
+    Rows are scored one at a time by the model, so scoring a frame in chunks gives the same rows."""
+    period = daily.snapshot_date.dt.to_period("M")
+    scored = []
+    for month in sorted(period.unique()):
+        if month not in models:
+            continue
+        model, training_rows = models[month]
+        rows = daily[period == month]
         p = model.predict_proba(rows[NUMERIC_FEATURES + CATEGORICAL_FEATURES])[:, 1]
         scored.append(pd.DataFrame({
             "account_id": rows.account_id.to_numpy(), "snapshot_date": rows.snapshot_date.dt.date.to_numpy(),
             "contract_id": rows.contract_id.to_numpy(), "churn_probability": p.round(5),
-            "model_trained_through": (cutoff - pd.Timedelta(days=1)).date(),
-            "training_rows": len(train), "model_family": candidate,
+            "model_trained_through": (month.start_time - pd.Timedelta(days=1)).date(),
+            "training_rows": training_rows, "model_family": candidate,
         }))
-    columns = ["account_id", "snapshot_date", "contract_id", "churn_probability", "model_trained_through",
-               "training_rows", "model_family"]
-    return (pd.concat(scored, ignore_index=True) if scored else pd.DataFrame(columns=columns)), notes
+    return pd.concat(scored, ignore_index=True) if scored else pd.DataFrame(columns=REPLAY_COLUMNS)
+
+
+def replay(training: pd.DataFrame, daily: pd.DataFrame, candidate: str, config: ChurnConfig) -> tuple[pd.DataFrame, list[str]]:
+    """Score `daily` snapshots month by month with models trained only on labels resolved before each month."""
+    months = sorted(daily.snapshot_date.dt.to_period("M").unique())
+    models, notes = monthly_models(training, months, candidate, config)
+    return score_replayed(daily, models, candidate), notes
 
 
 def flag_thresholds_sql(config: ChurnConfig, snapshots: str = "ml.churn_snapshots") -> str:

@@ -29,6 +29,17 @@ class ChurnConfig:
     lead_days: int
     target_rate: float
     max_variance_pp: float
+    sample_above_accounts: int = 50_000
+    training_sample_accounts: int = 2_000
+    score_chunk_rows: int = 100_000
+    driver_accounts: int = 10_000
+    stage_account_days: int = 1_000_000
+
+
+def _scale(raw: dict) -> dict:
+    """The optional [scale] section (big worlds); a config without it keeps the defaults."""
+    names = ("sample_above_accounts", "training_sample_accounts", "score_chunk_rows", "driver_accounts", "stage_account_days")
+    return {name: int(raw[name]) for name in names if name in raw}
 
 
 def load_churn_config(path: str | Path | None = None) -> ChurnConfig:
@@ -48,6 +59,7 @@ def load_churn_config(path: str | Path | None = None) -> ChurnConfig:
             lead_days=int(raw["early_warning"]["lead_days"]),
             target_rate=float(raw["early_warning"]["target_rate"]),
             max_variance_pp=float(raw["early_warning"]["max_variance_pp"]),
+            **_scale(raw.get("scale", {})),
         )
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ChurnConfigError(f"{path}: cannot read the churn config ({exc})") from exc
@@ -60,6 +72,9 @@ def load_churn_config(path: str | Path | None = None) -> ChurnConfig:
     if not 0 < config.threshold_floor <= config.flag_threshold <= config.threshold_cap < config.high:
         raise ChurnConfigError(f"{path}: early_warning needs 0 < threshold_floor <= threshold <= threshold_cap "
                                f"< risk_levels.high")
+    if not 0 < config.training_sample_accounts <= config.sample_above_accounts or min(config.score_chunk_rows, config.driver_accounts, config.stage_account_days) < 1:
+        raise ChurnConfigError(f"{path}: [scale] needs 0 < training_sample_accounts <= sample_above_accounts "
+                               "and score_chunk_rows, driver_accounts, stage_account_days >= 1")
     if config.lead_days >= config.horizon_days:
         raise ChurnConfigError(f"{path}: early_warning.lead_days must be below horizon_days")
     return config

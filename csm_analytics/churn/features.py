@@ -41,18 +41,27 @@ NOT_DRIVERS = {"days_to_renewal", "tenure_days", "term_months", "arr"}
 FEATURES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
 
 
-def features_sql(start: dt.date, end: dt.date, config: HealthConfig, every_days: int = 1) -> str:
-    """One row per account with a contract in force on snapshot day D, for D in [start, end] every `every_days`."""
-    history = components_sql(start - dt.timedelta(days=1 + TRAJECTORY_DAYS), end - dt.timedelta(days=1), config)
+def features_sql(start: dt.date, end: dt.date, config: HealthConfig, every_days: int = 1,
+                 accounts: str | None = None, trajectory: bool = True) -> str:
+    """One row per account with a contract in force on snapshot day D, for D in [start, end] every `every_days`.
+
+    `accounts` (a SELECT of account_id) limits the rows to those accounts (a training sample). The
+    trajectory features need the daily components of the TRAJECTORY_DAYS before each snapshot day;
+    `trajectory=False` (big worlds, see docs/churn.md "At scale") reads only the day before and leaves
+    them NULL, so the model learns and scores without them."""
+    lookback = 1 + (TRAJECTORY_DAYS if trajectory else 0)
+    history = components_sql(start - dt.timedelta(days=lookback), end - dt.timedelta(days=1), config,
+                             1 if trajectory else every_days, accounts)
     not_components = CONTRACT_FEATURES + QBR_FEATURES + TRAJECTORY_FEATURES
     component_cols = ", ".join(f"h.{c}" for c in NUMERIC_FEATURES if c not in not_components)
     trajectory_cols = ", ".join(f"h.{c}" for c in TRAJECTORY_FEATURES)
+    trajectory_sql = _trajectory_sql() if trajectory else ", ".join(f"CAST(NULL AS DOUBLE) AS {c}"
+                                                                     for c in TRAJECTORY_FEATURES)
     return f"""
 WITH component_history AS ({history}),
-components AS (
-    SELECT *, {_trajectory_sql()}
-    FROM component_history
-    QUALIFY as_of_date >= DATE '{start - dt.timedelta(days=1)}'
+components AS (  -- the windows read the earlier days; only the days before a snapshot are kept
+    SELECT * FROM (SELECT *, {trajectory_sql} FROM component_history)
+    WHERE as_of_date >= DATE '{start - dt.timedelta(days=1)}'
 ),
 snapshots AS (
     SELECT c.account_id, CAST(c.as_of_date + INTERVAL 1 DAY AS DATE) AS snapshot_date

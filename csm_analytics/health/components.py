@@ -22,12 +22,19 @@ NPS_SCORE = clamp("100 * (latest_nps - 3) / 7")  # NPS 3 or less -> 0, 10 -> 100
 CSAT_SCORE = clamp("100 * (csat_180d - 2) / 3")  # CSAT 2 or less -> 0, 5 -> 100
 
 
-def components_sql(start: dt.date, end: dt.date, config: HealthConfig) -> str:
-    """SELECT producing one row per active account per day in [start, end]."""
+def components_sql(start: dt.date, end: dt.date, config: HealthConfig, every_days: int = 1,
+                   accounts: str | None = None) -> str:
+    """SELECT producing one row per active account per day in [start, end].
+
+    `every_days` keeps every n-th day from `start` and `accounts` (a SELECT of account_id) keeps only those
+    accounts: both prune the spine before the range joins, so a sparse or sampled set of rows (the churn
+    training snapshots) costs only its own rows. Each row is the same as in the dense result.
+    """
+    only = f"WHERE c.account_id IN ({accounts})" if accounts else ""
     return f"""
 WITH days AS (
     SELECT CAST(range AS DATE) AS as_of_date
-    FROM range(DATE '{start}', DATE '{end}' + INTERVAL 1 DAY, INTERVAL 1 DAY)
+    FROM range(DATE '{start}', DATE '{end}' + INTERVAL 1 DAY, INTERVAL {every_days} DAY)
 ),
 targets AS (SELECT * FROM {config.targets_sql()}),
 spine AS (
@@ -37,6 +44,7 @@ spine AS (
     JOIN days d ON d.as_of_date BETWEEN c.start_date AND c.end_date
     JOIN raw.accounts a USING (account_id)
     JOIN targets t USING (tier)
+    {only}
     QUALIFY row_number() OVER (PARTITION BY c.account_id, d.as_of_date ORDER BY c.start_date DESC) = 1
 ),
 usage_rows AS (

@@ -11,11 +11,12 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PART
 
 
 def materialize_everything(instance: DagsterInstance | None = None, verbose: bool = False,
-                           groups: list[str] | None = None, definitions=None) -> bool:
+                           groups: list[str] | None = None, definitions=None, qbr_pack_limit: int | None = None) -> bool:
     """Run every asset (or only those in `groups`) in one in-process run; False if anything failed.
 
     `definitions` defaults to the code location's; pass `build_definitions()` to bind the resources
-    of an environment chosen after import (tests, benchmarks).
+    of an environment chosen after import (tests, benchmarks). Without `groups`, the QBR packs due
+    (all of them, or the `qbr_pack_limit` due soonest) and the latest monthly report follow.
     """
     from dagster import AssetSelection, Definitions, define_asset_job
 
@@ -38,10 +39,21 @@ def materialize_everything(instance: DagsterInstance | None = None, verbose: boo
     ok = _report(result, verbose)
     if groups or not ok:
         return ok
-    return _partitioned_reports(instance, verbose, defs)
+    return _partitioned_reports(instance, verbose, defs, qbr_pack_limit)
 
 
-def _partitioned_reports(instance: DagsterInstance, verbose: bool, defs) -> bool:
+def _soonest_due(defs, limit: int) -> list[str]:
+    """The `limit` accounts of marts.qbr_pipeline whose QBR is due soonest (overdue first), ties by account id."""
+    from csm_analytics.reports.qbr.assets import DUE_FOR_PACKS
+
+    windows = ", ".join(f"'{w}'" for w in DUE_FOR_PACKS)
+    with defs.resources["duckdb"].get_connection() as con:
+        return [r[0] for r in con.execute(
+            f"SELECT account_id FROM marts.qbr_pipeline WHERE due_window IN ({windows}) "
+            f"ORDER BY next_qbr_due, account_id LIMIT {int(limit)}").fetchall()]
+
+
+def _partitioned_reports(instance: DagsterInstance, verbose: bool, defs, qbr_pack_limit: int | None = None) -> bool:
     """The QBR packs due (one run per account partition) and the latest month's executive report."""
     from csm_analytics.reports.executive.assets import REPORT_MONTHS
 
@@ -49,6 +61,8 @@ def _partitioned_reports(instance: DagsterInstance, verbose: bool, defs) -> bool
     ok = True
     packs = defs.resolve_job_def("qbr_packs")
     accounts = instance.get_dynamic_partitions("qbr_accounts")
+    if qbr_pack_limit is not None and len(accounts) > qbr_pack_limit:
+        accounts = _soonest_due(defs, qbr_pack_limit)
     for account_id in accounts:
         ok &= packs.execute_in_process(instance=instance, partition_key=account_id, raise_on_error=False,
                                        run_config=quiet).success

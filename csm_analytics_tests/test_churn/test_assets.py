@@ -16,11 +16,11 @@ from csm_analytics.health.assets import HealthConfigResource
 from csm_analytics_tests.fixtures import FIRST, LAST
 
 
-def _run(warehouse, models, assets, start=FIRST, end=LAST):
+def _run(warehouse, models, assets, start=FIRST, end=LAST, config_path=""):
     return materialize(
         assets, instance=DagsterInstance.ephemeral(),
         resources={"duckdb": DuckDBResource(database=str(warehouse)), "health_config": HealthConfigResource(),
-                   "churn_settings": ChurnSettingsResource(model_dir=str(models))},
+                   "churn_settings": ChurnSettingsResource(model_dir=str(models), config_path=str(config_path))},
         tags={ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end},
     )
 
