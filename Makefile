@@ -41,4 +41,4 @@ screenshots: install ## render a QBR pack, a daily brief and the executive repor
 	$(BIN)/python -m csm_analytics.reports.screenshots
 
 clean: ## remove generated data (keeps .venv)
-	rm -rf data/raw data/warehouse.duckdb data/warehouse.duckdb.wal data/dagster_home data/outbox
+	rm -rf data/raw data/warehouse.duckdb data/warehouse.duckdb.wal data/dagster_home data/outbox data/alerts data/models data/reports data/telco
