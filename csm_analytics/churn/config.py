@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+
+from csm_analytics.lib.toml_config import read_settings, settings_errors, settings_path
 
 DEFAULT_CONFIG = Path(__file__).with_name("churn_config.toml")
 
@@ -43,9 +43,9 @@ def _scale(raw: dict) -> dict:
 
 
 def load_churn_config(path: str | Path | None = None) -> ChurnConfig:
-    path = Path(path or os.environ.get("CSM_CHURN_CONFIG", DEFAULT_CONFIG))
-    try:
-        raw = tomllib.loads(path.read_text())
+    path = settings_path(path, "CSM_CHURN_CONFIG", DEFAULT_CONFIG)
+    with settings_errors(path, ChurnConfigError, "churn config", DEFAULT_CONFIG):
+        raw = read_settings(path)
         config = ChurnConfig(
             horizon_days=int(raw["horizon_days"]), training_every_days=int(raw["training_every_days"]),
             validation_days=int(raw["validation_days"]),
@@ -61,10 +61,6 @@ def load_churn_config(path: str | Path | None = None) -> ChurnConfig:
             max_variance_pp=float(raw["early_warning"]["max_variance_pp"]),
             **_scale(raw.get("scale", {})),
         )
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ChurnConfigError(f"{path}: cannot read the churn config ({exc})") from exc
-    except KeyError as exc:
-        raise ChurnConfigError(f"{path}: missing setting {exc}; see the shipped churn_config.toml") from exc
     if not 0 < config.high < 1:
         raise ChurnConfigError(f"{path}: risk_levels.high must lie between 0 and 1")
     if not 0 < config.catch_share < 1 or not 0 < config.flag_threshold < 1:

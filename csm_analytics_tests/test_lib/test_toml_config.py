@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from csm_analytics.alerts.config import DEFAULT_RULES, AlertConfigError, load_alert_config
+from csm_analytics.churn.config import DEFAULT_CONFIG as CHURN_DEFAULT, ChurnConfigError, load_churn_config
 from csm_analytics.expansion.config import DEFAULT_CONFIG as EXPANSION_DEFAULT, ExpansionConfigError, load_expansion_config
 from csm_analytics.reports.briefs.config import DEFAULT_CONFIG as BRIEFS_DEFAULT, BriefsConfigError, load_briefs_config
 
-LOADERS = [(load_alert_config, DEFAULT_RULES, AlertConfigError, "CSM_ALERT_RULES", "[delivery]"),
+LOADERS = [(load_churn_config, CHURN_DEFAULT, ChurnConfigError, "CSM_CHURN_CONFIG", "[early_warning]"),
+           (load_alert_config, DEFAULT_RULES, AlertConfigError, "CSM_ALERT_RULES", "[delivery]"),
            (load_expansion_config, EXPANSION_DEFAULT, ExpansionConfigError, "CSM_EXPANSION_CONFIG", "[forecast]"),
            (load_briefs_config, BRIEFS_DEFAULT, BriefsConfigError, "CSM_BRIEFS_CONFIG", "[heatmap]")]
 
