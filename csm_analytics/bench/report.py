@@ -11,9 +11,11 @@ import time
 import psutil
 
 from csm_analytics.bench.children import BIG_WORLD_DAYS, BIG_WORLD_GROUPS, BIG_WORLD_QBR_PACKS, FULL_HISTORY_MAX_ACCOUNTS
+from csm_analytics.churn.config import load_churn_config
 
 HEALTH_STEPS = ("core__account_health_components", "core__account_health_history", "core__account_health_score")
 PANDAS_BASELINE_ACCOUNTS = 100_000
+SCALE = load_churn_config()  # the [scale] settings the big-world runs used
 DEFAULT_WORLD = 220
 TARGETS = {DEFAULT_WORLD: 60.0, 1_000_000: 600.0}  # seconds, from clean
 RSS_TARGET = 4 * 2**30
@@ -55,7 +57,8 @@ def _scope(n: int) -> str:
     if n <= FULL_HISTORY_MAX_ACCOUNTS:
         return "every asset; daily assets over the whole 730-day history"
     return (f"every group ({', '.join(BIG_WORLD_GROUPS)}); daily assets over the last {BIG_WORLD_DAYS} days; churn "
-            f"model trained on a 2,000-account stratified sample over the whole history; {BIG_WORLD_QBR_PACKS} QBR packs")
+            f"model trained on a {SCALE.training_sample_accounts:,}-account stratified sample over the whole history; "
+            f"{BIG_WORLD_QBR_PACKS} QBR packs")
 
 
 def header(command: str, repeat: dict[int, int], measured_at: str | None = None) -> list[str]:
@@ -90,9 +93,10 @@ def full_graph(mat: dict[int, list[dict]]) -> list[str]:
              "world runs everything over its whole history. The big worlds run every group too, with three "
              f"documented limits: the daily assets (health components and history, the churn snapshot replay) cover "
              f"the last {BIG_WORLD_DAYS} days; the churn model trains and is validated on weekly snapshots over the "
-             "whole 730-day history, but of a deterministic 2,000-account sample stratified by tier and churn "
-             "(churn_config.toml [scale], above 50,000 accounts; every account is scored, drivers are named for the "
-             f"10,000 with the most revenue at risk); and only the {BIG_WORLD_QBR_PACKS} QBR packs due soonest are "
+             f"whole 730-day history, but of a deterministic {SCALE.training_sample_accounts:,}-account sample "
+             f"stratified by tier and churn (churn_config.toml [scale], above {SCALE.sample_above_accounts:,} accounts; "
+             f"every account is scored, drivers are named for the {SCALE.driver_accounts:,} with the most revenue at "
+             f"risk); and only the {BIG_WORLD_QBR_PACKS} QBR packs due soonest are "
              "built (one run each). Backtests that need replayed or scored history (renewal forecast accuracy, the "
              "expansion-readiness lift, the health-score AUC) have no rows inside a 2-day window.", "",
              "Load is the machine's 1-minute load average when the run ended (2 cores: above 2, other work was "

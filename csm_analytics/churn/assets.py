@@ -21,7 +21,7 @@ from csm_analytics.churn.config import ChurnConfig, load_churn_config
 from csm_analytics.churn.features import (
     CATEGORICAL_FEATURES, NUMERIC_FEATURES, features_sql, labelled_sql,
 )
-from csm_analytics.churn.sampling import training_accounts
+from csm_analytics.churn.sampling import big_world, training_accounts
 from csm_analytics.health.assets import HISTORY_PARTITIONS, RAW_INPUTS, HealthConfigResource
 from csm_analytics.lib import paths
 from csm_analytics.lib.metadata import preview, table_md
@@ -70,7 +70,7 @@ def _training_frame(con, health, config: ChurnConfig) -> tuple[pd.DataFrame, str
     first, last = training_bounds()
     accounts, used, total = training_accounts(con, config)
     sql = labelled_sql(features_sql(first + dt.timedelta(days=1), last, health, config.training_every_days, accounts,
-                                    trajectory=accounts is None), config.horizon_days)
+                                    trajectory=not big_world(con, config)), config.horizon_days)
     covered = f"all {total:,} accounts" if accounts is None else \
         f"stratified sample of {used:,} of {total:,} accounts (churn_config.toml [scale])"
     return as_model_frame(con.execute(sql).df()), covered
@@ -146,7 +146,7 @@ def churn_predictions(duckdb: DuckDBResource, health_config: HealthConfigResourc
     with duckdb.get_connection() as con:
         model, card = _latest_model(con, churn_settings)
         scoring.stage_features(con, features_sql(last, last, health_config.load(),
-                                                 trajectory=not scoring.big_world(con, config)))
+                                                 trajectory=not big_world(con, config)))
         threshold = _latest_flag_threshold(con, config)
         out, explained = scoring.predictions(con, model, card.version, config, threshold)
     with duckdb.get_connection() as con:
@@ -175,7 +175,7 @@ def churn_snapshots(context: AssetExecutionContext, duckdb: DuckDBResource, heal
     with duckdb.get_connection() as con:
         _, card = _latest_model(con, churn_settings)
         training, covered = _training_frame(con, health, config)
-        trajectory = not scoring.big_world(con, config)
+        trajectory = not big_world(con, config)
         scoring.stage_features(con, [features_sql(first, last, health, trajectory=trajectory)
                                      for first, last in scoring.day_batches(con, start, end, config)])
         models, notes = monthly_models(training, scoring.replay_months(con), card.champion, config)

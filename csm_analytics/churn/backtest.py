@@ -63,13 +63,6 @@ def score_replayed(daily: pd.DataFrame, models: dict, candidate: str) -> pd.Data
     return pd.concat(scored, ignore_index=True) if scored else pd.DataFrame(columns=REPLAY_COLUMNS)
 
 
-def replay(training: pd.DataFrame, daily: pd.DataFrame, candidate: str, config: ChurnConfig) -> tuple[pd.DataFrame, list[str]]:
-    """Score `daily` snapshots month by month with models trained only on labels resolved before each month."""
-    months = sorted(daily.snapshot_date.dt.to_period("M").unique())
-    models, notes = monthly_models(training, months, candidate, config)
-    return score_replayed(daily, models, candidate), notes
-
-
 def flag_thresholds_sql(config: ChurnConfig, snapshots: str = "ml.churn_snapshots") -> str:
     """One row per replayed month: the flag threshold used on its days, learned from earlier months only.
 

@@ -68,7 +68,8 @@ def load_churn_config(path: str | Path | None = None) -> ChurnConfig:
     if not 0 < config.threshold_floor <= config.flag_threshold <= config.threshold_cap < config.high:
         raise ChurnConfigError(f"{path}: early_warning needs 0 < threshold_floor <= threshold <= threshold_cap "
                                f"< risk_levels.high")
-    if not 0 < config.training_sample_accounts <= config.sample_above_accounts or min(config.score_chunk_rows, config.driver_accounts, config.stage_account_days) < 1:
+    scale_counts = (config.score_chunk_rows, config.driver_accounts, config.stage_account_days)
+    if not 0 < config.training_sample_accounts <= config.sample_above_accounts or min(scale_counts) < 1:
         raise ChurnConfigError(f"{path}: [scale] needs 0 < training_sample_accounts <= sample_above_accounts "
                                "and score_chunk_rows, driver_accounts, stage_account_days >= 1")
     if config.lead_days >= config.horizon_days:

@@ -35,12 +35,21 @@ SELECT account_id FROM ranked WHERE position <= ceil(stratum_accounts * {int(sam
 """
 
 
+def accounts_in_world(con) -> int:
+    return con.execute("SELECT count(*) FROM raw.accounts").fetchall()[0][0]
+
+
+def big_world(con, config: ChurnConfig) -> bool:
+    """More accounts than [scale] sample_above_accounts: train on a sample, skip the trajectory features."""
+    return accounts_in_world(con) > config.sample_above_accounts
+
+
 def training_accounts(con, config: ChurnConfig) -> tuple[str | None, int, int]:
     """(SELECT of the training accounts or None for all, accounts used, accounts in the world).
 
     On a big world the sample is written to a temporary table of `con`, so the SELECT is only valid there."""
-    total = con.execute("SELECT count(*) FROM raw.accounts").fetchall()[0][0]
-    if total <= config.sample_above_accounts:
+    total = accounts_in_world(con)
+    if not big_world(con, config):
         return None, total, total
     con.execute(f"CREATE OR REPLACE TEMP TABLE {SAMPLE_TABLE} AS {stratified_sample_sql(config.training_sample_accounts)}")
     used = con.execute(f"SELECT count(*) FROM {SAMPLE_TABLE}").fetchall()[0][0]

@@ -22,8 +22,12 @@ from csm_analytics.churn import model as churn_model
 from csm_analytics.churn.backtest import as_model_frame
 from csm_analytics.churn.config import ChurnConfig
 from csm_analytics.churn.features import CATEGORICAL_FEATURES, NOT_DRIVERS, NUMERIC_FEATURES
+from csm_analytics.churn.sampling import accounts_in_world, big_world
+from csm_analytics.lib.warehouse import fetch_one_dict
 
 FEATURES_TABLE = "churn_features_to_score"  # temporary, per connection
+PREDICTION_COLUMNS = ["account_id", "as_of_date", "churn_probability", "risk_level", "early_warning", "flag_threshold",
+                      "arr", "revenue_at_risk", "top_drivers", "days_to_renewal", "model_version"]
 
 
 def stage_features(con, features_sql: str | list[str]) -> int:
@@ -38,8 +42,7 @@ def stage_features(con, features_sql: str | list[str]) -> int:
 def day_batches(con, start: dt.date, end: dt.date, config: ChurnConfig) -> list[tuple[dt.date, dt.date]]:
     """[start, end] cut into runs of days of at most [scale] stage_account_days account-days each (at least a day):
     the features of a day range are one SQL pass whose joins DuckDB holds in memory at once."""
-    accounts = con.execute("SELECT count(*) FROM raw.accounts").fetchall()[0][0]
-    days = max(1, config.stage_account_days // max(accounts, 1))
+    days = max(1, config.stage_account_days // max(accounts_in_world(con), 1))
     batches, first = [], start
     while first <= end:
         last = min(end, first + dt.timedelta(days=days - 1))
@@ -63,13 +66,10 @@ def replay_months(con) -> list[pd.Period]:
 
 
 def reference_values(con) -> pd.Series:
-    """Median of each numeric feature over the staged rows: the 'typical account' drivers compare with."""
-    numeric = con.execute(f"SELECT {', '.join(NUMERIC_FEATURES)} FROM {FEATURES_TABLE}").df()
-    return numeric.apply(lambda col: pd.to_numeric(col, errors="coerce").astype(float)).median()
-
-
-def big_world(con, config: ChurnConfig) -> bool:
-    return con.execute("SELECT count(*) FROM raw.accounts").fetchall()[0][0] > config.sample_above_accounts
+    """Median of each numeric feature over the staged rows: the 'typical account' drivers compare with.
+    Aggregated in DuckDB, so a big world's rows never reach pandas at once."""
+    medians = ", ".join(f"median(CAST({c} AS DOUBLE)) AS {c}" for c in NUMERIC_FEATURES)
+    return pd.Series(fetch_one_dict(con, f"SELECT {medians} FROM {FEATURES_TABLE}"), dtype=float)
 
 
 def predictions(con, model, version: str, config: ChurnConfig, threshold: float) -> tuple[pd.DataFrame, str]:
@@ -87,10 +87,7 @@ def predictions(con, model, version: str, config: ChurnConfig, threshold: float)
             "revenue_at_risk": (frame.arr * p).round(2), "top_drivers": None,
             "days_to_renewal": frame.days_to_renewal, "model_version": version,
         }))
-    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[
-        "account_id", "as_of_date", "churn_probability", "risk_level", "early_warning", "flag_threshold", "arr",
-        "revenue_at_risk", "top_drivers",
-        "days_to_renewal", "model_version"])
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=PREDICTION_COLUMNS)
     explained, covered = None, "every account"
     if big_world(con, config) and len(out) > config.driver_accounts:
         explained = out.nlargest(config.driver_accounts, "revenue_at_risk")[["account_id"]]

@@ -56,9 +56,11 @@ COMPONENTS = {"A2": (60, 100, 40, 50, None), "A": (100, 0, 0, 20, 10), "B": (100
 
 
 def build_book(path):
-    """The raw tables, core.account_health_score / core.account_health_components and marts.account_plan_status."""
+    """The raw tables, core.account_health_score / core.account_health_components, marts.account_plan_status and
+    marts.qbr_action_items."""
     from csm_analytics.lib.warehouse import replace_table
     from csm_analytics.portfolio.metrics import account_plan_status_sql
+    from csm_analytics.reports.qbr.pipeline import qbr_action_items_sql
 
     con = empty_raw_warehouse(path)
     insert(con, "csms", [dict(csm_id=c, name=f"{n} Smith", capacity=30, start_date=D(2020, 1, 1), manager="Morgan Lee",
@@ -96,4 +98,5 @@ def build_book(path):
     con.executemany("INSERT INTO core.account_health_components VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     [(a, day, tiers[a], *values) for a, values in COMPONENTS.items() for day in (AS_OF - dt.timedelta(1), AS_OF)])
     replace_table(con, "marts.account_plan_status", account_plan_status_sql())
+    replace_table(con, "marts.qbr_action_items", qbr_action_items_sql())
     return con

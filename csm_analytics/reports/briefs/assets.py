@@ -44,8 +44,8 @@ def _png(data: bytes, title: str) -> MetadataValue:
 
 @asset(pool=WAREHOUSE_POOL, key=BRIEF_KEY, group_name="reports", kinds={"duckdb"},
        deps=[AssetKey(["core", "account_health_score"]), AssetKey(["marts", "account_plan_status"]),
-             AssetKey(["alerts", "alert_events"]),
-             *(AssetKey(["raw", t]) for t in ("activities", "qbrs", "support_tickets", "expansion_opportunities")), *RAW],
+             AssetKey(["alerts", "alert_events"]), AssetKey(["marts", "qbr_action_items"]), AssetKey(["raw", "activities"]),
+             AssetKey(["raw", "qbrs"]), *RAW],
        description="Per CSM, the accounts that need attention today in priority order (red renewals, health drops, "
                    "critical alerts, missed QBRs, stale plans, overdue actions): 7 columns besides csm_id, at most 10 "
                    "rows per CSM. Row order is the priority (read with ORDER BY rowid).")

@@ -13,7 +13,6 @@ import duckdb
 
 from csm_analytics.health.config import HealthConfig
 from csm_analytics.reports.briefs.config import BriefsConfig
-from csm_analytics.reports.qbr.pipeline import qbr_action_items_sql
 
 COLUMNS = ["csm_id", "account", "health_band", "arr", "renewal_date", "last_activity_date", "open_actions", "reason"]
 READ_SQL = "SELECT * FROM marts.csm_daily_brief ORDER BY rowid"
@@ -40,8 +39,8 @@ def open_critical_alerts(outbox_rows) -> list[dict]:
 
 
 def daily_brief_sql(config: BriefsConfig, health: HealthConfig) -> str:
-    """SELECT of the brief; needs core.account_health_score, marts.account_plan_status, the raw tables and
-    the temp table open_critical_alerts (see load_open_alerts)."""
+    """SELECT of the brief; needs core.account_health_score, marts.account_plan_status, marts.qbr_action_items,
+    the raw tables and the temp table open_critical_alerts (see load_open_alerts)."""
     return f"""
 WITH latest AS (SELECT max(as_of_date) AS d FROM core.account_health_score),
 cadence AS (SELECT tier, qbr_every_days FROM {health.targets_sql()}),
@@ -62,11 +61,11 @@ touch AS (
 last_qbr AS (
     SELECT q.account_id, max(q.qbr_date) AS qbr_date FROM raw.qbrs q, latest WHERE q.qbr_date <= latest.d GROUP BY q.account_id
 ),
-actions AS (  -- the evidence-based status of every QBR action item of the last year (marts.qbr_action_items)
+actions AS (  -- the evidence-based status of every QBR action item of the last year, as of the same latest day
     SELECT account_id, count(*) FILTER (WHERE status <> 'done') AS open_actions,
            count(*) FILTER (WHERE status = 'overdue') AS overdue_actions,
            min(qbr_date) FILTER (WHERE status = 'overdue') AS oldest_overdue_qbr
-    FROM ({qbr_action_items_sql()}) GROUP BY account_id
+    FROM marts.qbr_action_items GROUP BY account_id
 ),
 alerts AS (
     SELECT account_id, count(*) AS n, arg_max(headline, event_date) AS headline FROM open_critical_alerts GROUP BY account_id
