@@ -8,8 +8,8 @@ has blank TotalCharges for 11 new customers) are quarantined in raw.rejected_row
 
 The evaluation runs the same candidates, pipeline, calibration and champion rule as the demo
 world (`model.build_candidates`, `model.choose`) with stratified 5-fold cross-validation on the
-Telco columns. Every candidate is reported; the headline is the candidate an inner validation split
-of each training fold picks, so no test fold takes part in choosing the model it is scored with.
+Telco columns. Every candidate is reported; the headline is the candidate an inner 5-fold
+cross-validation of each training fold picks, so no test fold takes part in choosing the model it is scored with.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import pandera.pandas as pa
 import pyarrow as pa_arrow
 import pyarrow.parquet as pq
 from pandera.typing import Series
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import StratifiedKFold
 
 from csm_analytics.churn.model import choose, fit_candidates, scores
 from csm_analytics.sources.validation import load_file
@@ -90,15 +90,18 @@ def telco_features(customers: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-HEADLINE = "selected by inner validation"
+HEADLINE = "selected by inner cross-validation"
 
 
-def evaluate(customers: pd.DataFrame, folds: int = 5, seed: int = 0, inner_share: float = 0.25) -> dict[str, dict]:
+def evaluate(customers: pd.DataFrame, folds: int = 5, seed: int = 0, inner_folds: int = 5) -> dict[str, dict]:
     """Stratified k-fold scores (pooled out-of-fold probabilities) for every candidate, and the headline.
 
-    Headline: in each outer training fold, every candidate is fitted on (1 - inner_share) of it and
-    scored on the rest; `model.choose` (lowest Brier, as for the demo world) picks one, whose model
-    fitted on the whole training fold then scores the test fold. `chosen` lists the pick per fold.
+    Headline (nested cross-validation): in each outer training fold, every candidate's pooled
+    out-of-fold probabilities from an inner stratified `inner_folds`-fold CV of that training fold are
+    scored, and `model.choose` (lowest Brier, as for the demo world) picks one, whose model fitted on the
+    whole training fold then scores the test fold. `chosen` lists the pick per fold. A k-fold inner CV,
+    rather than one inner split, scores the pick on every training row, so it is less swayed by which
+    rows happen to land in a single small check set.
     """
     # Sorted, so the folds do not depend on the order the warehouse returns rows in.
     df = telco_features(customers.sort_values("customerID", ignore_index=True))
@@ -106,15 +109,23 @@ def evaluate(customers: pd.DataFrame, folds: int = 5, seed: int = 0, inner_share
     pooled, chosen = {}, []
     headline = np.zeros(len(y))
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y):
-        fit_part, check_part = train_test_split(train, test_size=inner_share, stratify=y[train], random_state=seed)
-        inner = fit_candidates(X.iloc[fit_part], y[fit_part], NUMERIC, CATEGORICAL)
-        pick = choose({n: scores(y[check_part], m.predict_proba(X.iloc[check_part])[:, 1]) for n, m in inner.items()})
+        pick = choose({name: scores(y[train], p) for name, p in
+                       _out_of_fold(X.iloc[train], y[train], inner_folds, seed).items()})
         for name, model in fit_candidates(X.iloc[train], y[train], NUMERIC, CATEGORICAL).items():
             pooled.setdefault(name, np.zeros(len(y)))[test] = model.predict_proba(X.iloc[test])[:, 1]
         headline[test] = pooled[pick][test]
         chosen.append(pick)
     out = {name: scores(y, p) for name, p in pooled.items()}
     out[HEADLINE] = {**scores(y, headline), "chosen": chosen}
+    return out
+
+
+def _out_of_fold(X: pd.DataFrame, y: np.ndarray, folds: int, seed: int) -> dict[str, np.ndarray]:
+    """Every candidate's out-of-fold probabilities over a stratified k-fold split of (X, y)."""
+    out: dict[str, np.ndarray] = {}
+    for fit_part, check_part in StratifiedKFold(folds, shuffle=True, random_state=seed).split(X, y):
+        for name, model in fit_candidates(X.iloc[fit_part], y[fit_part], NUMERIC, CATEGORICAL).items():
+            out.setdefault(name, np.zeros(len(y)))[check_part] = model.predict_proba(X.iloc[check_part])[:, 1]
     return out
 
 

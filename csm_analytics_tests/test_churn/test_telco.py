@@ -47,10 +47,12 @@ def test_canonical_tables_load_through_the_sources_validation(imported):
 
 
 def test_cross_validated_scores(imported):
-    """Measured (shuffle seed 0): headline 0.8502 / 0.1331; blend 0.8505 / 0.1329; LR 0.8503; boosting 0.8491.
+    """Measured (shuffle seed 0): headline 0.8503 / 0.1330 (picks blend, LR, LR, blend, LR); blend 0.8505 / 0.1329;
+    LR 0.8503; boosting 0.8491.
 
-    Over shuffles 0-4 the headline ROC AUC ranges 0.8492-0.8507 (mean 0.8499): the 0.85 target sits
-    inside the shuffle noise and is not reliably met, so the guard below is 0.849 (docs/churn.md).
+    Over shuffles 0-4 the headline ROC AUC is 0.8492-0.8511 (mean 0.8502, docs/churn.md): the 0.85 target
+    is met on the mean, but by less than the spread between shuffles. The run is deterministic, so seed 0
+    is held at the target.
     """
     out, _ = imported
     customers = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True).execute(
@@ -61,5 +63,5 @@ def test_cross_validated_scores(imported):
     assert len(headline["chosen"]) == 5 and set(headline["chosen"]) <= set(results)
     assert headline["rows"] == 7032 and headline["positives"] == 1869
     assert headline["brier"] <= 0.135
-    assert headline["roc_auc"] >= 0.849
+    assert headline["roc_auc"] >= 0.85
     assert all(r["roc_auc"] >= 0.848 and r["brier"] <= 0.135 for r in results.values())
