@@ -61,10 +61,9 @@ def test_big_worlds_build_only_the_soonest_due_qbr_packs(tmp_path):
     from dagster import Definitions
     from dagster_duckdb import DuckDBResource
 
-    from csm_analytics.bench.children import groups_for, qbr_packs_for
+    from csm_analytics.bench.children import qbr_packs_for
     from csm_analytics.lib.runner import _soonest_due
 
-    assert groups_for(1_000_000) is None and groups_for(220) is None  # every group at every size
     assert qbr_packs_for(220) is None and qbr_packs_for(100_000) == 10
     path = tmp_path / "wh.duckdb"
     with duckdb.connect(str(path)) as con:

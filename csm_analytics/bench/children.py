@@ -67,12 +67,6 @@ BIG_WORLD_GROUPS = ["sources", "health", "alerts", "portfolio", "churn", "expans
 BIG_WORLD_QBR_PACKS = 10
 
 
-def groups_for(accounts: int) -> list[str] | None:
-    """The asset groups of the full-graph run: None, every group, at every size (the list was a subset before
-    the churn group ran at scale; BIG_WORLD_GROUPS names them for the report)."""
-    return None
-
-
 def qbr_packs_for(accounts: int) -> int | None:
     """How many QBR packs the full-graph run builds: every one due on small worlds, the soonest due on big ones."""
     return None if accounts <= FULL_HISTORY_MAX_ACCOUNTS else BIG_WORLD_QBR_PACKS
@@ -136,9 +130,8 @@ def _materialize_child(data_dir: str, accounts: int, mode: str = "full") -> dict
     sampler.start()
     instance = DagsterInstance.ephemeral()
     started = time.perf_counter()
-    groups = groups_for(accounts)
     if mode == "full":
-        ok = materialize_everything(instance=instance, groups=groups, definitions=build_definitions(),
+        ok = materialize_everything(instance=instance, definitions=build_definitions(),
                                     qbr_pack_limit=qbr_packs_for(accounts))
     else:
         defs = build_definitions()
@@ -149,8 +142,6 @@ def _materialize_child(data_dir: str, accounts: int, mode: str = "full") -> dict
         daily = [s.key for s in defs.resolve_all_asset_specs()
                  if s.partitions_def is not None and s.key not in (PACK_KEY, REPORT_KEY)]
         selection = AssetSelection.assets(*daily).downstream() - reports
-        if groups:
-            selection = selection & AssetSelection.groups(*groups)
         job = Definitions.merge(defs, Definitions(jobs=[define_asset_job("nightly", selection=selection)])
                                 ).resolve_job_def("nightly")
         day = job.partitions_def.get_last_partition_key()
