@@ -76,6 +76,12 @@ def cmd_materialize(args) -> int:
     from csm_analytics.world.generator import generate_world, world_is_current
 
     paths.ensure_dagster_home()
+    busy = _warehouse_busy(paths.warehouse_path())
+    if busy:
+        print(f"error: the warehouse {paths.warehouse_path()} is open for writing in another process ({busy}). "
+              "DuckDB allows one writer at a time: most likely a run started from the Dagster UI, or another "
+              "`make materialize`, is still writing. Wait for it to finish (or stop it), then retry.", file=sys.stderr)
+        return 2
     if not args.skip_generate:
         spec = WorldSpec()
         if not world_is_current(spec, paths.raw_dir()):
@@ -86,6 +92,21 @@ def cmd_materialize(args) -> int:
     ok = materialize_everything(verbose=True)
     print("materialize: OK" if ok else "materialize: FAILED (see the failures above)", file=sys.stdout if ok else sys.stderr)
     return 0 if ok else 1
+
+
+def _warehouse_busy(path: Path) -> str | None:
+    """DuckDB's lock message when another process holds the warehouse file, else None (checked before a long run)."""
+    import duckdb
+
+    if not path.exists():
+        return None
+    try:
+        duckdb.connect(str(path)).close()
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            return str(exc).splitlines()[0]
+        raise
+    return None
 
 
 def cmd_schemas(args) -> int:

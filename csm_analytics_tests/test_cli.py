@@ -39,3 +39,21 @@ def test_materialize_from_an_empty_data_dir(tmp_path):
     assert con.execute("SELECT count(*) FROM raw.accounts").fetchall()[0][0] == 220
     runs = list((data / "dagster_home").rglob("*.db"))
     assert runs, "the run was recorded in the Dagster instance under data/dagster_home"
+
+
+def test_materialize_says_what_to_do_when_another_process_writes_the_warehouse(tmp_path):
+    """A UI run holding the DuckDB file: a clear error and exit 2 before any work, not 40 failed assets."""
+    data = tmp_path / "data"
+    data.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); "
+                               "print('ready', flush=True); time.sleep(60)", str(data / "warehouse.duckdb")],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        out = subprocess.run([sys.executable, "-m", "csm_analytics", "--data-dir", str(data), "materialize",
+                              "--skip-generate"], capture_output=True, text=True, timeout=120)
+    finally:
+        holder.kill()
+    assert out.returncode == 2, out.stdout + out.stderr
+    assert "is open for writing in another process" in out.stderr and "Wait for it to finish" in out.stderr
+    assert str(data / "warehouse.duckdb") in out.stderr
