@@ -112,6 +112,7 @@ def build_contracts(
     rng = np.random.default_rng([spec.seed, 4, chunk])
     opp_rng = np.random.default_rng([spec.seed, 7, chunk])  # its own stream: the expansion process moves no renewal draw
     n, d = acc.n, spec.history_days
+    busy_until = np.full(n, -1, np.int64)  # close day of each account's open organic opportunity
     span = d // 365 + 2
     term = acc.term_days
     first = np.where(acc.created_day < 0, (-acc.created_day) // term, 0)
@@ -133,7 +134,8 @@ def build_contracts(
         valid = alive & (start <= d - 1)
         book.start[:, j], book.end[:, j], book.valid[:, j] = start, end, valid
         book.arr[:, j], book.seats[:, j], book.number[:, j] = np.round(arr, 2), seats, first + j
-        term_opps = _opportunities(opp_rng, spec.expansion, acc, csms, health, qbr_events, start, end, valid, arr, seats, d)
+        term_opps = _opportunities(opp_rng, spec.expansion, acc, csms, health, qbr_events, start, end, valid, arr, seats,
+                                   busy_until, d)
         opps.append(term_opps)
         credited_mask.append(np.zeros(len(term_opps["acc"]), bool))
         idx = np.flatnonzero(valid & (end <= d - 1))
@@ -195,13 +197,14 @@ def win_probability(x: ExpansionCoefficients, acc: AccountTraits, csms: CsmTrait
                    + x.win_pressure * (pressure - 0.7) + x.win_skill * (skill - 0.6))
 
 
-def _organic(rng, x: ExpansionCoefficients, rate: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _organic(rng, x: ExpansionCoefficients, rate: np.ndarray, busy_until: np.ndarray) -> tuple[np.ndarray, ...]:
     """(account, day, close day) of each organic opportunity.
 
     Candidates: a Poisson count per account over its daily rates, each placed on a day drawn in proportion
     to that day's rate (inverse CDF: one searchsorted over row-offset cumulative rates). A need already being
     worked opens no second opportunity: a candidate that falls while the account's previous organic
-    opportunity is still open is dropped (`one_open_at_a_time`)."""
+    opportunity is still open (`busy_until`, carried across terms and updated here) is dropped
+    (`one_open_at_a_time`)."""
     n, d = rate.shape
     cum = np.cumsum(rate, axis=1)
     total = cum[:, -1]
@@ -215,18 +218,16 @@ def _organic(rng, x: ExpansionCoefficients, rate: np.ndarray) -> tuple[np.ndarra
     if not x.one_open_at_a_time or len(idx) == 0:
         return idx, day, close
     rank = np.arange(len(idx)) - np.searchsorted(idx, idx)  # position of each candidate within its account
-    keep = rank == 0
-    busy_until = np.full(n, -1, np.int64)
-    busy_until[idx[keep]] = close[keep]
-    for k in range(1, rank.max() + 1):
+    keep = np.zeros(len(idx), bool)
+    for k in range(rank.max() + 1):
         at = np.flatnonzero(rank == k)
-        free = day[at] > busy_until[idx[at]]
-        keep[at[free]] = True
-        busy_until[idx[at[free]]] = close[at[free]]
+        at = at[day[at] > busy_until[idx[at]]]
+        keep[at] = True
+        busy_until[idx[at]] = close[at]
     return idx[keep], day[keep], close[keep]
 
 
-def _opportunities(rng, x, acc, csms, health, qbr_events, start, end, valid, arr, seats, d) -> Events:
+def _opportunities(rng, x, acc, csms, health, qbr_events, start, end, valid, arr, seats, busy_until, d) -> Events:
     """Organic opportunities (growth, seat pressure, health, day by day) plus those sparked by QBR expansion talk."""
     lo = np.maximum(start, acc.active_from)
     hi = np.minimum(end, d - 1)
@@ -234,7 +235,7 @@ def _opportunities(rng, x, acc, csms, health, qbr_events, start, end, valid, arr
     days = np.arange(d)
     in_term = ok[:, None] & (days[None, :] >= lo[:, None]) & (days[None, :] <= hi[:, None])
     rate = opportunity_rate(x, acc, health, seats[:, None], np.arange(acc.n)[:, None], days[None, :])
-    o_idx, o_day, o_close = _organic(rng, x, np.where(in_term, rate / 365.0, 0.0))
+    o_idx, o_day, o_close = _organic(rng, x, np.where(in_term, rate / 365.0, 0.0), busy_until)
     q = qbr_events
     sparked = q["held"] & q["expansion_discussed"] & (q["day"] >= lo[q["acc"]]) & (q["day"] <= hi[q["acc"]])
     sparked &= ok[q["acc"]] & (rng.random(len(q["acc"])) < x.qbr_followup)

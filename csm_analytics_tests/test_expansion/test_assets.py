@@ -46,15 +46,15 @@ def test_ranked_list_shows_index_components_signal_arr_and_action(expanded):
 
 
 def test_top_decile_lift_on_the_default_world(expanded, default_world):
-    """Measured 2.93x (95 % bootstrap interval 2.27-3.63) pooled over 15 monthly as-of dates: the 3x target
-    sits inside the interval but the point estimate is below it, so the asset check warns (see docs/metrics.md).
-    What this test holds: a strong lift, and a ranking at least as good as knowing each account's true growth
-    rate (the world's main expansion driver, from the ground truth no asset reads)."""
+    """Measured 3.60x (95 % bootstrap interval 3.01-4.42; base 20.3 %, top decile 73.2 %) pooled over 15 monthly
+    as-of dates, so the asset check passes (see docs/metrics.md). The test also holds a ranking at least as good
+    as knowing each account's true growth rate (the world's main expansion driver, from the ground truth no
+    asset reads)."""
     result, warehouse = expanded
     lift = _metadata(result, "expansion_signals")["top_decile_lift"].value
-    assert lift >= 2.75
+    assert lift >= 3.0
     check = next(c for c in result.get_asset_check_evaluations() if c.check_name == "top_decile_lift")
-    assert check.passed == (lift >= 3.0)
+    assert check.passed
     con = duckdb.connect(str(warehouse), read_only=True)
     config = load_expansion_config()
     first, last = con.execute("SELECT min(as_of_date), max(as_of_date) FROM core.account_health_history").fetchall()[0]
