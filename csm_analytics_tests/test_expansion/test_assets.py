@@ -4,6 +4,7 @@ import datetime as dt
 import shutil
 
 import duckdb
+import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize
 from dagster_duckdb import DuckDBResource
@@ -12,6 +13,8 @@ from csm_analytics.expansion import signals
 from csm_analytics.expansion.assets import ExpansionConfigResource, expansion_assets
 from csm_analytics.expansion.config import COMPONENTS, load_expansion_config
 from csm_analytics.health.assets import HealthConfigResource
+from csm_analytics.world.oracle import expansion_oracle
+from csm_analytics.world.spec import WorldSpec
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +66,11 @@ def test_top_decile_lift_on_the_default_world(expanded, default_world):
     truth = duckdb.sql(f"SELECT account_id, growth_rate FROM '{default_world}/_truth/account_truth.parquet'").df()
     with_truth = frame.merge(truth, on="account_id")
     assert lift >= signals.lift_summary(with_truth, score="growth_rate")["lift"]
+    # the ceiling: expected new wins from the generator's latents (world/oracle.py) ranks better still
+    dated = frame.assign(as_of_date=pd.to_datetime(frame["as_of_date"]).dt.date)
+    oracle = expansion_oracle(WorldSpec(), sorted(dated["as_of_date"].unique()), config.validation_horizon_days)
+    with_oracle = dated.merge(oracle, on=["as_of_date", "account_id"], how="left").fillna({"oracle": 0.0})
+    assert lift < signals.lift_summary(with_oracle, score="oracle")["lift"]
 
 
 def test_index_reads_nothing_after_its_as_of_date(expanded, tmp_path):
