@@ -110,7 +110,7 @@ def build_contracts(
     qbr_events: Events, chunk: int,
 ) -> tuple[ContractBook, Events]:
     rng = np.random.default_rng([spec.seed, 4, chunk])
-    opp_rng = np.random.default_rng([spec.seed, 7, chunk])  # its own stream: the expansion process moves no renewal draw
+    opp_rng = np.random.default_rng([spec.seed, 7, chunk])  # own stream: expansion moves no renewal draw
     n, d = acc.n, spec.history_days
     busy_until = np.full(n, -1, np.int64)  # close day of each account's open organic opportunity
     span = d // 365 + 2
@@ -134,8 +134,8 @@ def build_contracts(
         valid = alive & (start <= d - 1)
         book.start[:, j], book.end[:, j], book.valid[:, j] = start, end, valid
         book.arr[:, j], book.seats[:, j], book.number[:, j] = np.round(arr, 2), seats, first + j
-        term_opps = _opportunities(opp_rng, spec.expansion, acc, csms, health, qbr_events, start, end, valid, arr, seats,
-                                   busy_until, d)
+        term_opps = _opportunities(opp_rng, spec.expansion, acc, csms, health, qbr_events, start, end, valid, arr,
+                                   seats, busy_until, d)
         opps.append(term_opps)
         credited_mask.append(np.zeros(len(term_opps["acc"]), bool))
         idx = np.flatnonzero(valid & (end <= d - 1))
@@ -189,7 +189,8 @@ def opportunity_rate(x: ExpansionCoefficients, acc: AccountTraits, health, seats
                                     + x.rate_health * health[idx, day])
 
 
-def win_probability(x: ExpansionCoefficients, acc: AccountTraits, csms: CsmTraits, health, seats, idx, day) -> np.ndarray:
+def win_probability(x: ExpansionCoefficients, acc: AccountTraits, csms: CsmTraits, health, seats, idx,
+                    day) -> np.ndarray:
     """P(an opportunity opened on `day` is won): health, growth and seat pressure that day, and the owner's skill."""
     pressure = seat_pressure(x, acc, health, seats, idx, day)
     skill = csms.skill[acc.owner_at(idx, day)]
