@@ -3,8 +3,10 @@
 Contracts follow each other at the account's term. At every contract end inside
 the window the outcome (churned / downgraded / renewed) is drawn from a logistic
 model of the signals in the months before the end (see `ChurnCoefficients`).
-Expansion opportunities arise from worker growth, seat pressure and QBR
-expansion talk; won amounts raise ARR at the next renewal.
+Expansion opportunities arise day by day at a rate set by worker growth, that
+day's seat pressure and health, plus those sparked by QBR expansion talk, from
+their own random stream (`[seed, 7, chunk]`); won amounts raise ARR at the next
+renewal.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 
 from csm_analytics.world.latent import AccountTraits, CsmTraits, sigmoid, window_mean
 from csm_analytics.world.signals import Events
-from csm_analytics.world.spec import TIERS, WorldSpec
+from csm_analytics.world.spec import TIERS, ExpansionCoefficients, WorldSpec
 
 RENEWED, DOWNGRADED, CHURNED, UNDECIDED = 0, 1, 2, -1
 
@@ -108,7 +110,9 @@ def build_contracts(
     qbr_events: Events, chunk: int,
 ) -> tuple[ContractBook, Events]:
     rng = np.random.default_rng([spec.seed, 4, chunk])
+    opp_rng = np.random.default_rng([spec.seed, 7, chunk])  # own stream: expansion moves no renewal draw
     n, d = acc.n, spec.history_days
+    busy_until = np.full(n, -1, np.int64)  # close day of each account's open organic opportunity
     span = d // 365 + 2
     term = acc.term_days
     first = np.where(acc.created_day < 0, (-acc.created_day) // term, 0)
@@ -130,7 +134,8 @@ def build_contracts(
         valid = alive & (start <= d - 1)
         book.start[:, j], book.end[:, j], book.valid[:, j] = start, end, valid
         book.arr[:, j], book.seats[:, j], book.number[:, j] = np.round(arr, 2), seats, first + j
-        term_opps = _opportunities(rng, acc, csms, health, qbr_events, start, end, valid, arr, seats, d)
+        term_opps = _opportunities(opp_rng, spec.expansion, acc, csms, health, qbr_events, start, end, valid, arr,
+                                   seats, busy_until, d)
         opps.append(term_opps)
         credited_mask.append(np.zeros(len(term_opps["acc"]), bool))
         idx = np.flatnonzero(valid & (end <= d - 1))
@@ -168,32 +173,82 @@ def build_contracts(
     return book, all_opps
 
 
-def _opportunities(rng, acc, csms, health, qbr_events, start, end, valid, arr, seats, d) -> Events:
-    """Organic opportunities (growth, seat pressure, health) plus those sparked by QBR expansion talk."""
+def seat_pressure(x: ExpansionCoefficients, acc: AccountTraits, health, seats, idx, day) -> np.ndarray:
+    """Engaged workers per licensed seat on `day` (capped): the demand for seats the contract has to meet.
+
+    `idx`, `day` and `seats` (the licensed seats in force) broadcast together: pairs, or a grid."""
+    workers = acc.workers0[idx] * np.exp(acc.growth[idx] * day / 365.0)
+    engaged = workers * (0.25 + 0.6 * sigmoid(1.2 * health[idx, day]))
+    return np.minimum(x.pressure_cap, engaged / seats)
+
+
+def opportunity_rate(x: ExpansionCoefficients, acc: AccountTraits, health, seats, idx, day) -> np.ndarray:
+    """Organic expansion opportunities per account-year on `day`: worker growth, the day's seat pressure and health."""
+    pressure = seat_pressure(x, acc, health, seats, idx, day)
+    return x.rate_per_year * np.exp(x.rate_growth * acc.growth[idx] + x.rate_pressure * (pressure - 0.7)
+                                    + x.rate_health * health[idx, day])
+
+
+def win_probability(x: ExpansionCoefficients, acc: AccountTraits, csms: CsmTraits, health, seats, idx,
+                    day) -> np.ndarray:
+    """P(an opportunity opened on `day` is won): health, growth and seat pressure that day, and the owner's skill."""
+    pressure = seat_pressure(x, acc, health, seats, idx, day)
+    skill = csms.skill[acc.owner_at(idx, day)]
+    return sigmoid(x.win_intercept + x.win_health * health[idx, day] + x.win_growth * acc.growth[idx]
+                   + x.win_pressure * (pressure - 0.7) + x.win_skill * (skill - 0.6))
+
+
+def _organic(rng, x: ExpansionCoefficients, rate: np.ndarray, busy_until: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(account, day, close day) of each organic opportunity.
+
+    Candidates: a Poisson count per account over its daily rates, each placed on a day drawn in proportion
+    to that day's rate (inverse CDF: one searchsorted over row-offset cumulative rates). A need already being
+    worked opens no second opportunity: a candidate that falls while the account's previous organic
+    opportunity is still open (`busy_until`, carried across terms and updated here) is dropped
+    (`one_open_at_a_time`)."""
+    n, d = rate.shape
+    cum = np.cumsum(rate, axis=1)
+    total = cum[:, -1]
+    idx = np.repeat(np.arange(n), rng.poisson(total))
+    row_offset = np.concatenate([[0.0], np.cumsum(total + 1.0)[:-1]])
+    target = rng.random(len(idx)) * total[idx] + row_offset[idx]
+    day = np.minimum(np.searchsorted((cum + row_offset[:, None]).ravel(), target, side="right") - idx * d, d - 1)
+    close = day + rng.integers(x.close_days_min, x.close_days_max, len(idx))
+    order = np.lexsort((day, idx))
+    idx, day, close = idx[order], day[order], close[order]
+    if not x.one_open_at_a_time or len(idx) == 0:
+        return idx, day, close
+    rank = np.arange(len(idx)) - np.searchsorted(idx, idx)  # position of each candidate within its account
+    keep = np.zeros(len(idx), bool)
+    for k in range(rank.max() + 1):
+        at = np.flatnonzero(rank == k)
+        at = at[day[at] > busy_until[idx[at]]]
+        keep[at] = True
+        busy_until[idx[at]] = close[at]
+    return idx[keep], day[keep], close[keep]
+
+
+def _opportunities(rng, x, acc, csms, health, qbr_events, start, end, valid, arr, seats, busy_until, d) -> Events:
+    """Organic opportunities (growth, seat pressure, health, day by day) plus those sparked by QBR expansion talk."""
     lo = np.maximum(start, acc.active_from)
     hi = np.minimum(end, d - 1)
     ok = valid & (hi > lo)
-    length = np.where(ok, hi - lo + 1, 0)
-    mid = np.clip((lo + hi) // 2, 0, d - 1)
-    h_mid = health[np.arange(acc.n), mid]
-    workers = acc.workers0 * np.exp(acc.growth * mid / 365.0)
-    pressure = np.minimum(1.0, workers * (0.25 + 0.6 * sigmoid(1.2 * h_mid)) / seats)
-    mu = length / 365.0 * 0.45 * np.exp(2.2 * acc.growth + 2.0 * (pressure - 0.7) + 0.4 * h_mid)
-    organic = rng.poisson(mu)
-    o_idx = np.repeat(np.arange(acc.n), organic)
-    o_day = lo[o_idx] + (rng.random(len(o_idx)) * length[o_idx]).astype(np.int64)
+    days = np.arange(d)
+    in_term = ok[:, None] & (days[None, :] >= lo[:, None]) & (days[None, :] <= hi[:, None])
+    rate = opportunity_rate(x, acc, health, seats[:, None], np.arange(acc.n)[:, None], days[None, :])
+    o_idx, o_day, o_close = _organic(rng, x, np.where(in_term, rate / 365.0, 0.0), busy_until)
     q = qbr_events
-    in_term = q["held"] & q["expansion_discussed"] & (q["day"] >= lo[q["acc"]]) & (q["day"] <= hi[q["acc"]])
-    in_term &= ok[q["acc"]] & (rng.random(len(q["acc"])) < 0.45)
-    q_idx = q["acc"][in_term]
-    q_day = np.minimum(q["day"][in_term] + rng.integers(5, 30, len(q_idx)), d - 1)
+    sparked = q["held"] & q["expansion_discussed"] & (q["day"] >= lo[q["acc"]]) & (q["day"] <= hi[q["acc"]])
+    sparked &= ok[q["acc"]] & (rng.random(len(q["acc"])) < x.qbr_followup)
+    q_idx = q["acc"][sparked]
+    q_day = np.minimum(q["day"][sparked] + rng.integers(5, 30, len(q_idx)), d - 1)
+    q_close = q_day + rng.integers(x.close_days_min, x.close_days_max, len(q_idx))
     idx = np.concatenate([o_idx, q_idx])
     day = np.concatenate([o_day, q_day])
     m = len(idx)
     from_qbr = np.arange(m) >= len(o_idx)
-    h = health[idx, day]
     owner = acc.owner_at(idx, day)
-    won = rng.random(m) < sigmoid(-0.2 + 0.7 * h + 1.2 * acc.growth[idx] + 1.5 * (csms.skill[owner] - 0.6))
+    won = rng.random(m) < win_probability(x, acc, csms, health, seats[idx], idx, day)
     cor = acc.product[idx] == 1
     organic_signal = np.where(
         rng.random(m) < 0.45,
@@ -206,7 +261,7 @@ def _opportunities(rng, acc, csms, health, qbr_events, start, end, valid, arr, s
     return {
         "acc": idx,
         "day": day,
-        "close_day": day + rng.integers(20, 120, m),
+        "close_day": np.concatenate([o_close, q_close]),
         "amount": np.round(arr[idx] * rng.uniform(0.10, 0.40, m), 2),
         "won": won,
         "signal": signal,

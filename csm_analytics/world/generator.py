@@ -116,7 +116,10 @@ def _write_csms(spec: WorldSpec, csms: CsmTraits, writers, truth, counts) -> Non
     counts["dashboard_logins"] = logins.num_rows
 
 
-def _chunk(spec: WorldSpec, csms: CsmTraits, chunk: int, offset: int, n: int, truth) -> dict[str, pa.Table]:
+def chunk_state(spec: WorldSpec, csms: CsmTraits, chunk: int, offset: int, n: int):
+    """Latents, events and the contract book of one chunk: what `_chunk` writes out, and what `world.oracle` reads.
+
+    Returns (accounts, latent health, the events stream's generator, events, contract book)."""
     d = spec.history_days
     acc = make_accounts(spec, csms, chunk, offset, n)
     health = latent_health(spec, acc, chunk)
@@ -139,7 +142,12 @@ def _chunk(spec: WorldSpec, csms: CsmTraits, chunk: int, offset: int, n: int, tr
         latest_nps=signals.last_value_before(n, d, {k: v[nps] for k, v in ev["surveys"].items()}, ev["surveys"]["score"][nps]),
     )
     book, ev["opportunities"] = build_contracts(spec, acc, csms, health, sig, ev["qbrs"], chunk)
-    del sig
+    return acc, health, rng, ev, book
+
+
+def _chunk(spec: WorldSpec, csms: CsmTraits, chunk: int, offset: int, n: int, truth) -> dict[str, pa.Table]:
+    d = spec.history_days
+    acc, health, rng, ev, book = chunk_state(spec, csms, chunk, offset, n)
     for name in ("tickets", "qbrs", "surveys", "incidents"):
         keep = ev[name]["day"] <= book.active_to[ev[name]["acc"]]
         ev[name] = {k: v[keep] for k, v in ev[name].items()}

@@ -55,6 +55,31 @@ class ChurnCoefficients:
 
 
 @dataclass(frozen=True)
+class ExpansionCoefficients:
+    """Organic expansion opportunities: a daily rate and a win probability (see docs/world.md).
+
+    Seat pressure = engaged workers ÷ licensed seats on the day (engaged = workers × (0.25 + 0.6·σ(1.2h))),
+    capped at `pressure_cap`: the demand for seats the contract has to meet. It grows through a term as
+    workers grow and resets when a renewal adds the seats won.
+    """
+
+    rate_per_year: float = 0.30  # opportunities per account-year at growth 0, pressure 0.7, health 0
+    rate_growth: float = 3.5  # log-rate per unit of annual worker growth
+    rate_pressure: float = 3.5  # log-rate per unit of the day's seat pressure
+    rate_health: float = 0.4  # log-rate per unit of the day's latent health
+    pressure_cap: float = 1.2  # demand beyond this many engaged workers per seat adds no more pressure
+    win_intercept: float = -0.4  # log-odds of a win at growth 0, pressure 0.7, health 0, skill 0.6
+    win_health: float = 0.9
+    win_growth: float = 2.5
+    win_pressure: float = 2.0
+    win_skill: float = 1.5  # per unit of the owning CSM's skill above 0.6
+    close_days_min: int = 20  # an opportunity closes close_days_min .. close_days_max - 1 days after it opens
+    close_days_max: int = 120
+    one_open_at_a_time: bool = True  # no new organic opportunity while the account's last one is still open
+    qbr_followup: float = 0.45  # share of held QBRs with expansion talk followed by an opportunity 5-29 days later
+
+
+@dataclass(frozen=True)
 class WorldSpec:
     accounts: int = 220
     csms: int = 8
@@ -63,6 +88,7 @@ class WorldSpec:
     history_days: int = 730
     usage_grain: str = "auto"  # day | week | month | auto (day up to 20,000 accounts, else week)
     churn: ChurnCoefficients = field(default_factory=ChurnCoefficients)
+    expansion: ExpansionCoefficients = field(default_factory=ExpansionCoefficients)
 
     @property
     def start(self) -> dt.date:

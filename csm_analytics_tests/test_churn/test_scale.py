@@ -111,7 +111,7 @@ def test_chunked_predictions_equal_the_asset_and_big_worlds_name_fewer_drivers(w
     table = con.execute("SELECT * EXCLUDE (model_version) FROM ml.churn_predictions ORDER BY account_id").df()
     model, card = _latest_model(con, None)  # the newest version in ml.churn_model_versions
     rows = scoring.stage_features(con, features_sql(dt.date(2026, 9, 30), dt.date(2026, 9, 30), health))
-    assert rows == len(table) == 182
+    assert rows == len(table) == 189
     threshold = float(table.flag_threshold.iloc[0])  # the learned threshold the asset used
     chunked, covered = scoring.predictions(con, model, card.version, dataclasses.replace(CONFIG, score_chunk_rows=25),
                                            threshold)
@@ -144,7 +144,7 @@ def test_replay_scored_in_chunks_equals_one_frame(warehouse, churned, tmp_path):
     snapshots = [a for a in churn_assets if a.key.path[-1] == "churn_snapshots"]
     assert _run(warehouse, models, snapshots, "2026-02-25", "2026-03-03", config_path=small_chunks).success
     assert duckdb.connect(str(warehouse), read_only=True).execute(query).fetchall() == before
-    assert math.isclose(len(before) / 7, 182, rel_tol=0.1)
+    assert math.isclose(len(before) / 7, 189, rel_tol=0.1)
 
 
 def test_big_worlds_score_without_the_trajectory_features_and_nothing_else_changes(warehouse):

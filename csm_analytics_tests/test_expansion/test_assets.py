@@ -4,6 +4,7 @@ import datetime as dt
 import shutil
 
 import duckdb
+import pandas as pd
 import pytest
 from dagster import DagsterInstance, materialize
 from dagster_duckdb import DuckDBResource
@@ -12,6 +13,8 @@ from csm_analytics.expansion import signals
 from csm_analytics.expansion.assets import ExpansionConfigResource, expansion_assets
 from csm_analytics.expansion.config import COMPONENTS, load_expansion_config
 from csm_analytics.health.assets import HealthConfigResource
+from csm_analytics.world.oracle import expansion_oracle
+from csm_analytics.world.spec import WorldSpec
 
 
 @pytest.fixture(scope="module")
@@ -46,15 +49,15 @@ def test_ranked_list_shows_index_components_signal_arr_and_action(expanded):
 
 
 def test_top_decile_lift_on_the_default_world(expanded, default_world):
-    """Measured 2.93x (95 % bootstrap interval 2.27-3.63) pooled over 15 monthly as-of dates: the 3x target
-    sits inside the interval but the point estimate is below it, so the asset check warns (see docs/metrics.md).
-    What this test holds: a strong lift, and a ranking at least as good as knowing each account's true growth
-    rate (the world's main expansion driver, from the ground truth no asset reads)."""
+    """Measured 3.60x (95 % bootstrap interval 3.01-4.42; base 20.3 %, top decile 73.2 %) pooled over 15 monthly
+    as-of dates, so the asset check passes (see docs/metrics.md). The test also holds a ranking at least as good
+    as knowing each account's true growth rate (the world's main expansion driver, from the ground truth no
+    asset reads)."""
     result, warehouse = expanded
     lift = _metadata(result, "expansion_signals")["top_decile_lift"].value
-    assert lift >= 2.75
+    assert lift >= 3.0
     check = next(c for c in result.get_asset_check_evaluations() if c.check_name == "top_decile_lift")
-    assert check.passed == (lift >= 3.0)
+    assert check.passed
     con = duckdb.connect(str(warehouse), read_only=True)
     config = load_expansion_config()
     first, last = con.execute("SELECT min(as_of_date), max(as_of_date) FROM core.account_health_history").fetchall()[0]
@@ -63,6 +66,11 @@ def test_top_decile_lift_on_the_default_world(expanded, default_world):
     truth = duckdb.sql(f"SELECT account_id, growth_rate FROM '{default_world}/_truth/account_truth.parquet'").df()
     with_truth = frame.merge(truth, on="account_id")
     assert lift >= signals.lift_summary(with_truth, score="growth_rate")["lift"]
+    # the ceiling: expected new wins from the generator's latents (world/oracle.py) ranks better still
+    dated = frame.assign(as_of_date=pd.to_datetime(frame["as_of_date"]).dt.date)
+    oracle = expansion_oracle(WorldSpec(), sorted(dated["as_of_date"].unique()), config.validation_horizon_days)
+    with_oracle = dated.merge(oracle, on=["as_of_date", "account_id"], how="left").fillna({"oracle": 0.0})
+    assert lift < signals.lift_summary(with_oracle, score="oracle")["lift"]
 
 
 def test_index_reads_nothing_after_its_as_of_date(expanded, tmp_path):

@@ -90,3 +90,14 @@ def test_growth_drives_expansion(con):
     ).fetchall()
     rate = dict(won)
     assert rate[True] > 2 * rate[False]
+
+
+def test_one_organic_opportunity_open_at_a_time(con):
+    """A need already being worked opens no second opportunity: organic ones never overlap on an account."""
+    overlaps = con.execute(
+        """SELECT count(*) FILTER (created_date <= previous_close), count(*) FROM (
+               SELECT created_date, lag(coalesce(close_date, DATE '9999-12-31'))
+                      OVER (PARTITION BY account_id ORDER BY created_date, opportunity_id) AS previous_close
+               FROM expansion_opportunities WHERE source_signal <> 'qbr_discussion')"""
+    ).fetchall()[0]
+    assert overlaps[0] == 0 and overlaps[1] > 1000
