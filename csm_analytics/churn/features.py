@@ -2,7 +2,8 @@
 
 Features of a snapshot on day D use only data strictly before D: they are the
 health components computed as of D - 1 (which read data up to and including
-D - 1), plus contract facts known at contract start. Changing or adding any row
+D - 1), the churn rate of the renewals decided before D on the CSM's book, plus
+contract facts known at contract start. Changing or adding any row
 dated D or later cannot change them (tested in test_churn/test_features.py).
 
 Labels: `churned` = the contract in force on D ends within the horizon and its
