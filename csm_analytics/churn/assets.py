@@ -219,15 +219,23 @@ def renewal_forecast_accuracy(duckdb: DuckDBResource, churn_settings: ChurnSetti
                              forecast_accuracy_sql(config, thresholds="ml.churn_flag_thresholds"))
         totals = con.execute(
             "SELECT sum(contracts), sum(actually_churned), sum(flagged_churners), sum(predicted_churn), "
-            "sum(flagged_60d_before_end) FROM marts.renewal_forecast_accuracy").fetchall()[0]
+            "sum(flagged_60d_before_end), sqrt(sum(power(variance_noise_pp * contracts, 2))) "
+            "FROM marts.renewal_forecast_accuracy").fetchall()[0]
         table = preview(con, "SELECT * FROM marts.renewal_forecast_accuracy", 40)
-    contracts, churned, flagged, predicted, flagged_all = (v or 0 for v in totals)
+    contracts, churned, flagged, predicted, flagged_all, noise = (v or 0 for v in totals)
     rate = flagged / churned if churned else None
     variance = 100.0 * (predicted - churned) / contracts if contracts else None
+    false_alarms = flagged_all - flagged
+    false_alarm_rate = f"{false_alarms / (contracts - churned):.1%}" if contracts > churned else "n/a"
     return MaterializeResult(
         metadata={"dagster/row_count": rows, "cohorts": table,
                   "early_warning_rate": f"{rate:.1%} (target >= {config.target_rate:.0%})" if rate is not None else "n/a",
                   "flagged_renewals": f"{flagged_all} of {contracts} renewals flagged, {flagged} of them churned",
+                  "false_alarm_rate": f"{false_alarm_rate} of the {contracts - churned} renewals that did not churn "
+                                      f"were flagged ({false_alarms})",
+                  "variance_noise_pp": f"+/-{noise / contracts:.2f} pp: the standard deviation of the overall variance "
+                                       f"if every probability were exactly right (per cohort: variance_noise_pp)"
+                                       if contracts else "n/a",
                   "variance_pp": f"{variance:+.2f} pp (target within +/-{config.max_variance_pp:g})" if variance is not None else "n/a"},
         check_results=[
             AssetCheckResult(check_name="early_warning_rate_meets_target", severity=AssetCheckSeverity.WARN,

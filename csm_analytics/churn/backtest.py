@@ -103,25 +103,37 @@ ORDER BY month
 """
 
 
-def forecast_accuracy_sql(config: ChurnConfig, snapshots: str = "ml.churn_snapshots", thresholds: str | None = None) -> str:
+def forecast_accuracy_sql(config: ChurnConfig, snapshots: str = "ml.churn_snapshots", thresholds: str | None = None,
+                          oracle: str | None = None) -> str:
     """One row per quarter of contract end dates (contracts already ended and scored `lead_days` before their end).
 
     flagged: on some day between the start of the horizon and `lead_days` before the end, the churn
     probability reached that day's month's flag threshold (`thresholds`, a table or subquery with
     month and flag_threshold; default: `flag_thresholds_sql`). predicted_churn: the sum of
     probabilities on the day exactly `lead_days` before the end. variance_pp: (predicted - actual) /
-    contracts x 100.
+    contracts x 100. variance_noise_pp: the standard deviation variance_pp would have if every
+    probability were exactly right, 100 x sqrt(sum p(1 - p)) / contracts: binomial noise, which no
+    model removes from a cohort of a few dozen renewals.
+
+    `oracle` (diagnostics only, never an asset: `world.diagnostics.oracle_forecast_variance`) is a
+    table of (contract_id, p_churn) holding the generator's true churn probabilities; given one, the
+    same cohorts also get oracle_predicted_churn and oracle_variance_pp, what a perfect model would show.
     """
     lead, horizon = config.lead_days, config.horizon_days
     thresholds = thresholds or f"({flag_thresholds_sql(config, snapshots)})"
+    oracle_column = oracle_join = oracle_columns = ""
+    if oracle:
+        oracle_column, oracle_join = ", o.p_churn AS p_true", f"\n    LEFT JOIN {oracle} o ON o.contract_id = e.contract_id"
+        oracle_columns = (",\n       round(sum(p_true), 2) AS oracle_predicted_churn,\n"
+                          "       round(100.0 * (sum(p_true) - count(*) FILTER (churned)) / count(*), 2) AS oracle_variance_pp")
     return f"""
 WITH ended AS (
     SELECT contract_id, account_id, end_date, renewal_outcome = 'churned' AS churned
     FROM raw.contracts WHERE renewal_outcome IS NOT NULL
 ),
 at_lead AS (
-    SELECT e.*, s.churn_probability AS p_at_lead
-    FROM ended e JOIN {snapshots} s ON s.account_id = e.account_id AND s.snapshot_date = e.end_date - {lead}
+    SELECT e.*, s.churn_probability AS p_at_lead{oracle_column}
+    FROM ended e JOIN {snapshots} s ON s.account_id = e.account_id AND s.snapshot_date = e.end_date - {lead}{oracle_join}
 ),
 flags AS (
     SELECT a.contract_id, bool_or(s.churn_probability >= t.flag_threshold) AS flagged
@@ -138,7 +150,8 @@ SELECT strftime(end_date, '%Y') || '-Q' || quarter(end_date) AS cohort_quarter,
        round(count(*) FILTER (flagged AND churned) / nullif(count(*) FILTER (churned), 0), 4) AS early_warning_rate,
        round(sum(p_at_lead), 2) AS predicted_churn,
        count(*) FILTER (churned) AS actual_churn,
-       round(100.0 * (sum(p_at_lead) - count(*) FILTER (churned)) / count(*), 2) AS variance_pp
+       round(100.0 * (sum(p_at_lead) - count(*) FILTER (churned)) / count(*), 2) AS variance_pp,
+       round(100.0 * sqrt(sum(p_at_lead * (1 - p_at_lead))) / count(*), 2) AS variance_noise_pp{oracle_columns}
 FROM at_lead JOIN flags USING (contract_id)
 GROUP BY cohort_quarter
 ORDER BY cohort_quarter

@@ -2,7 +2,8 @@
 
 Features of a snapshot on day D use only data strictly before D: they are the
 health components computed as of D - 1 (which read data up to and including
-D - 1), plus contract facts known at contract start. Changing or adding any row
+D - 1), the churn rate of the renewals decided before D on the CSM's book, plus
+contract facts known at contract start. Changing or adding any row
 dated D or later cannot change them (tested in test_churn/test_features.py).
 
 Labels: `churned` = the contract in force on D ends within the horizon and its
@@ -23,21 +24,27 @@ HORIZON_DAYS = 180
 TRAJECTORY_FEATURES = ["usage_avg_90d", "usage_change_120d", "engagement_avg_90d", "support_avg_90d",
                        "sentiment_avg_90d"]
 TRAJECTORY_DAYS = 120  # how far back before D the trajectory features read the components
+# The churn rate of the renewals decided in the year before D on the book of the account's CSM (its owner on
+# D - 1), shrunk towards the rate of all renewals decided in that year as if the CSM had CSM_BOOK_PRIOR_RENEWALS
+# more renewals at that rate: a CSM with 4 renewals in a year says little by itself. Known at any lead time,
+# unlike the signals of the last weeks before a renewal.
+CSM_BOOK_FEATURES = ["csm_book_churn_rate_365d"]
+CSM_BOOK_PRIOR_RENEWALS = 10
 NUMERIC_FEATURES = [
     *COMPONENTS,
     "seat_utilization", "key_events_per_user_day", "usage_trend", "touches_30d", "touches_90d", "roles_90d",
     "days_since_qbr", "escalations_90d", "open_tickets", "median_resolution_hours_90d", "failed_payments_180d",
     "late_payments_180d", "overdue_invoices", "latest_nps", "csat_180d", "tenure_days", "critical_incidents_180d",
     "other_incidents_180d", "days_to_renewal", "arr", "term_months", "previously_downgraded", "qbr_shortfall_365d",
-    *TRAJECTORY_FEATURES,
+    *TRAJECTORY_FEATURES, *CSM_BOOK_FEATURES,
 ]
 # Computed here rather than read from the health components:
 CONTRACT_FEATURES = ["days_to_renewal", "arr", "term_months", "previously_downgraded"]
 QBR_FEATURES = ["qbr_shortfall_365d"]  # QBRs the tier cadence expected in the past year but not held
 CATEGORICAL_FEATURES = ["tier", "segment", "product"]
-# Timing and size facts: they shape the probability but are not something a CSM can act on,
-# so they are never named as a driver.
-NOT_DRIVERS = {"days_to_renewal", "tenure_days", "term_months", "arr"}
+# Timing and size facts, and the CSM's own book: they shape the probability but are not something the
+# account's CSM can act on for this account, so they are never named as a driver.
+NOT_DRIVERS = {"days_to_renewal", "tenure_days", "term_months", "arr", *CSM_BOOK_FEATURES}
 FEATURES = NUMERIC_FEATURES + CATEGORICAL_FEATURES
 
 
@@ -52,7 +59,7 @@ def features_sql(start: dt.date, end: dt.date, config: HealthConfig, every_days:
     lookback = 1 + (TRAJECTORY_DAYS if trajectory else 0)
     history = components_sql(start - dt.timedelta(days=lookback), end - dt.timedelta(days=1), config,
                              1 if trajectory else every_days, accounts)
-    not_components = CONTRACT_FEATURES + QBR_FEATURES + TRAJECTORY_FEATURES
+    not_components = CONTRACT_FEATURES + QBR_FEATURES + TRAJECTORY_FEATURES + CSM_BOOK_FEATURES
     component_cols = ", ".join(f"h.{c}" for c in NUMERIC_FEATURES if c not in not_components)
     trajectory_cols = ", ".join(f"h.{c}" for c in TRAJECTORY_FEATURES)
     trajectory_sql = _trajectory_sql() if trajectory else ", ".join(f"CAST(NULL AS DOUBLE) AS {c}"
@@ -79,17 +86,20 @@ qbrs_held AS (
     FROM contract_on_day k LEFT JOIN raw.qbrs q ON q.account_id = k.account_id
      AND q.qbr_date < k.snapshot_date AND q.qbr_date >= k.snapshot_date - 365
     GROUP BY k.account_id, k.snapshot_date
-)
+),
+{_csm_book_sql()}
 SELECT k.account_id, k.snapshot_date, k.contract_id, k.end_date AS contract_end_date,
        {component_cols},
        date_diff('day', k.snapshot_date, k.end_date) AS days_to_renewal,
        k.arr, k.term_months, (coalesce(h.last_renewal_outcome, '') = 'downgraded')::INT AS previously_downgraded,
        greatest(0, floor(least(h.tenure_days, 365) / t.qbr_every_days) - qh.qbrs_365d) AS qbr_shortfall_365d,
        {trajectory_cols},
+       round(cb.csm_book_churn_rate_365d, 4) AS csm_book_churn_rate_365d,
        a.tier, a.segment, a.product
 FROM contract_on_day k
 JOIN components h ON h.account_id = k.account_id AND h.as_of_date = k.snapshot_date - 1
 JOIN qbrs_held qh ON qh.account_id = k.account_id AND qh.snapshot_date = k.snapshot_date
+LEFT JOIN csm_book cb ON cb.account_id = k.account_id AND cb.snapshot_date = k.snapshot_date
 JOIN raw.accounts a ON a.account_id = k.account_id
 JOIN {config.targets_sql()} ON t.tier = a.tier
 ORDER BY k.snapshot_date, k.account_id
@@ -122,3 +132,53 @@ SELECT f.*,
 FROM ({features}) f JOIN raw.contracts k USING (contract_id)
 ORDER BY f.snapshot_date, f.account_id
 """
+
+
+def _csm_book_sql() -> str:
+    """CTEs to csm_book (account_id, snapshot_date, csm_book_churn_rate_365d) for the rows of contract_on_day.
+
+    A renewal is decided on its contract's end date and counts from the next day on, for the CSM who owned the
+    account on its end date. Running totals per CSM, read with ASOF joins, keep the cost at one lookup per row."""
+    owner = """QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY o.valid_from DESC) = 1"""
+    return f"""
+decided AS (
+    SELECT o.csm_id, c.end_date, (c.renewal_outcome = 'churned')::INT AS churned
+    FROM raw.contracts c JOIN raw.csm_assignments o ON o.account_id = c.account_id
+     AND c.end_date BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
+    WHERE c.renewal_outcome IS NOT NULL
+    {owner.format(key="c.contract_id")}
+),
+book_running AS (  -- per CSM (and '*' = all CSMs), renewals and churns decided up to each end date
+    SELECT csm_id, end_date,
+           sum(renewals) OVER (PARTITION BY csm_id ORDER BY end_date) AS renewals,
+           sum(churned) OVER (PARTITION BY csm_id ORDER BY end_date) AS churned
+    FROM (SELECT csm_id, end_date, count(*) AS renewals, sum(churned) AS churned FROM decided GROUP BY ALL
+          UNION ALL
+          SELECT '*', end_date, count(*), sum(churned) FROM decided GROUP BY ALL)
+),
+snapshot_owner AS (
+    SELECT k.account_id, k.snapshot_date, o.csm_id
+    FROM contract_on_day k JOIN raw.csm_assignments o ON o.account_id = k.account_id
+     AND k.snapshot_date - 1 BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
+    {owner.format(key="k.account_id, k.snapshot_date")}
+),
+book_keys AS (
+    SELECT account_id, snapshot_date, csm_id AS book FROM snapshot_owner
+    UNION ALL
+    SELECT account_id, snapshot_date, '*' FROM snapshot_owner
+),
+book_year AS (  -- decided in [D - 365, D - 1]: running total before D minus running total before D - 365
+    SELECT b.account_id, b.snapshot_date, b.book,
+           coalesce(upto_d.renewals, 0) - coalesce(upto_year_ago.renewals, 0) AS renewals,
+           coalesce(upto_d.churned, 0) - coalesce(upto_year_ago.churned, 0) AS churned
+    FROM book_keys b
+    ASOF LEFT JOIN book_running upto_d ON upto_d.csm_id = b.book AND b.snapshot_date > upto_d.end_date
+    ASOF LEFT JOIN book_running upto_year_ago ON upto_year_ago.csm_id = b.book AND b.snapshot_date - 365 > upto_year_ago.end_date
+),
+csm_book AS (
+    SELECT c.account_id, c.snapshot_date,
+           (c.churned + {CSM_BOOK_PRIOR_RENEWALS} * a.churned / nullif(a.renewals, 0))
+             / (c.renewals + {CSM_BOOK_PRIOR_RENEWALS}) AS csm_book_churn_rate_365d
+    FROM book_year c JOIN book_year a ON a.account_id = c.account_id AND a.snapshot_date = c.snapshot_date
+     AND a.book = '*' AND c.book <> '*'
+)"""

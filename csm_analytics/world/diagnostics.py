@@ -56,3 +56,28 @@ def world_facts(raw: Path) -> dict[str, float]:
         "churn_per_renewal": float(y.mean()),
         "oracle_churn_auc": float(roc_auc_score(y, p)) if 0 < y.sum() < len(y) else float("nan"),
     }
+
+
+ORACLE_COLUMNS = ["cohort_quarter", "contracts", "actual_churn", "predicted_churn", "variance_pp", "variance_noise_pp",
+                  "oracle_predicted_churn", "oracle_variance_pp"]
+
+
+def oracle_forecast_variance(raw: Path, warehouse: Path, config=None):
+    """The renewal-forecast cohorts of `marts.renewal_forecast_accuracy`, beside what the generator's true churn
+    probabilities would have predicted for the same contracts (oracle_variance_pp).
+
+    A cohort holds a few dozen renewals, so even a perfect forecast misses the actual churn by several points; this
+    says how much of the backtest's per-cohort variance no model could remove. It reads the ground truth, so it is a
+    diagnostic for docs and tests only: no asset calls it. Reads a materialized warehouse (raw.contracts and
+    ml.churn_snapshots), read-only.
+    """
+    from csm_analytics.churn.backtest import forecast_accuracy_sql
+    from csm_analytics.churn.config import load_churn_config
+
+    truth = Path(raw) / TRUTH_DIR / "contract_truth.parquet"
+    con = duckdb.connect(str(warehouse), read_only=True)
+    try:
+        sql = forecast_accuracy_sql(config or load_churn_config(), oracle=f"read_parquet('{truth}')")
+        return con.execute(sql).df()[ORACLE_COLUMNS]
+    finally:
+        con.close()

@@ -5,10 +5,14 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+import duckdb
+import pandas as pd
 import pytest
 
 from csm_analytics.churn.backtest import flag_thresholds_sql, forecast_accuracy_sql
 from csm_analytics.churn.config import DEFAULT_CONFIG, load_churn_config
+from csm_analytics.world.diagnostics import oracle_forecast_variance
+from csm_analytics.world.generator import TRUTH_DIR
 from csm_analytics_tests.fixtures import empty_raw_warehouse, insert
 
 
@@ -18,7 +22,7 @@ def _contract(cid, account, end, outcome):
 
 
 @pytest.fixture
-def cohorts(tmp_path):
+def cohort_warehouse(tmp_path):
     config = dataclasses.replace(load_churn_config(DEFAULT_CONFIG), flag_threshold=0.25)
     assert (config.lead_days, config.horizon_days, config.flag_threshold) == (60, 180, 0.25)
     con = empty_raw_warehouse(tmp_path / "wh.duckdb")
@@ -39,7 +43,15 @@ def cohorts(tmp_path):
         for days_before, p in by_lead.items():
             con.execute("INSERT INTO ml.churn_snapshots VALUES (?, ?, ?)",
                         [account, ends[account] - dt.timedelta(days=days_before), p])
-    return con.execute(forecast_accuracy_sql(config)).df().set_index("cohort_quarter")
+    con.close()
+    return tmp_path / "wh.duckdb", config
+
+
+@pytest.fixture
+def cohorts(cohort_warehouse):
+    path, config = cohort_warehouse
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(forecast_accuracy_sql(config)).df().set_index("cohort_quarter")
 
 
 def test_first_quarter_cohort(cohorts):
@@ -48,13 +60,28 @@ def test_first_quarter_cohort(cohorts):
     assert q1.early_warning_rate == 0.5  # 1 flagged churner of 2 churners
     assert (q1.predicted_churn, q1.actual_churn) == (0.7, 2)  # 0.4 + 0.1 + 0.2
     assert q1.variance_pp == -43.33  # (0.7 - 2) / 3 x 100
+    assert q1.variance_noise_pp == 23.33  # 100 x sqrt(0.4 x 0.6 + 0.1 x 0.9 + 0.2 x 0.8 = 0.49) / 3
 
 
 def test_second_quarter_cohort_and_unscored_contracts(cohorts):
     assert list(cohorts.index) == ["2025-Q1", "2025-Q2"]  # C5 was never scored 60 days out
     q2 = cohorts.loc["2025-Q2"]
     assert (q2.contracts, q2.actually_churned, q2.flagged_churners, q2.early_warning_rate) == (1, 1, 1, 1.0)
-    assert (q2.predicted_churn, q2.variance_pp) == (0.5, -50.0)
+    assert (q2.predicted_churn, q2.variance_pp, q2.variance_noise_pp) == (0.5, -50.0, 50.0)  # sqrt(0.5 x 0.5) = 0.5
+
+
+def test_oracle_variance_reads_true_probabilities_for_the_same_cohorts(cohort_warehouse, tmp_path):
+    """The generator's true p of C1..C5 (C5 is in no cohort: never scored 60 days out)."""
+    path, config = cohort_warehouse
+    truth = tmp_path / "raw" / TRUTH_DIR
+    truth.mkdir(parents=True)
+    pd.DataFrame({"contract_id": ["C1", "C2", "C3", "C4", "C5"], "p_churn": [0.6, 0.1, 0.5, 0.9, 0.3]}) \
+        .to_parquet(truth / "contract_truth.parquet")
+    table = oracle_forecast_variance(tmp_path / "raw", path, config).set_index("cohort_quarter")
+    assert list(table.index) == ["2025-Q1", "2025-Q2"]
+    assert list(table.oracle_predicted_churn) == [1.2, 0.9]  # 0.6 + 0.1 + 0.5; 0.9
+    assert list(table.oracle_variance_pp) == [-26.67, -10.0]  # (1.2 - 2) / 3 x 100; (0.9 - 1) / 1 x 100
+    assert list(table.variance_pp) == [-43.33, -50.0]  # the model's, unchanged
 
 
 @pytest.fixture
