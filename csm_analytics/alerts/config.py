@@ -47,6 +47,9 @@ def load_alert_config(path: str | Path | None = None) -> AlertConfig:
     missing = set(RULES) - set(config.rules)
     if missing:
         raise AlertConfigError(f"{path}: rules {sorted(missing)} are missing; every rule needs a [rules.NAME] table")
+    days = config.rules["at_risk_renewal"].get("min_days_at_risk", 1)
+    if not isinstance(days, int) or days < 1:
+        raise AlertConfigError(f"{path}: rules.at_risk_renewal.min_days_at_risk is {days!r}, expected a whole number of days >= 1")
     for name, rule in config.rules.items():
         for key in ("severity", "severity_into_at_risk"):
             if key in rule and rule[key] not in SEVERITIES:

@@ -29,12 +29,15 @@ def alert_events_sql(config: AlertConfig, with_predictions: bool) -> str:
     bt, sd, pf, se, ci, ar = (r[k] for k in ("band_transition", "score_drop", "payment_failure",
                                               "support_escalation", "critical_incident", "at_risk_renewal"))
     priorities = ", ".join(f"'{p}'" for p in se["priorities"])
+    days_at_risk = int(ar.get("min_days_at_risk", 1))
     churn_p = ("(SELECT churn_probability FROM ml.churn_predictions p WHERE p.account_id = e.account_id)"
                if with_predictions else "CAST(NULL AS DOUBLE)")
     return f"""
 WITH h AS (SELECT account_id, as_of_date, health_score, band FROM core.account_health_history),
 scored AS (
-    SELECT h.*, w.health_score AS score_7d_ago, y.health_score AS score_yesterday, y7.health_score AS score_8d_ago
+    SELECT h.*, w.health_score AS score_7d_ago, y.health_score AS score_yesterday, y7.health_score AS score_8d_ago,
+           count(*) FILTER (h.band = 'At risk') OVER (PARTITION BY h.account_id ORDER BY h.as_of_date
+               RANGE BETWEEN INTERVAL {days_at_risk - 1} DAYS PRECEDING AND CURRENT ROW) AS days_at_risk
     FROM h
     LEFT JOIN h w ON w.account_id = h.account_id AND w.as_of_date = h.as_of_date - 7
     LEFT JOIN h y ON y.account_id = h.account_id AND y.as_of_date = h.as_of_date - 1
@@ -72,9 +75,9 @@ raw_events AS (
     UNION ALL
     SELECT 'at_risk_renewal:' || c.contract_id, 'at_risk_renewal', '{ar["severity"]}', s.account_id, min(s.as_of_date),
            'At risk', 'At risk', NULL, arg_min(s.health_score, s.as_of_date), NULL,
-           'At risk and renewing on ' || c.end_date
+           'At risk {"for " + str(days_at_risk) + " days " if days_at_risk > 1 else ""}and renewing on ' || c.end_date
     FROM scored s JOIN raw.contracts c ON c.account_id = s.account_id AND s.as_of_date BETWEEN c.start_date AND c.end_date
-    WHERE s.band = 'At risk' AND c.end_date - s.as_of_date <= {int(ar["renewal_within_days"])} AND c.arr >= {float(ar["min_arr"])}
+    WHERE s.days_at_risk >= {days_at_risk} AND c.end_date - s.as_of_date <= {int(ar["renewal_within_days"])} AND c.arr >= {float(ar["min_arr"])}
     GROUP BY c.contract_id, s.account_id, c.end_date
 ),
 enriched AS (

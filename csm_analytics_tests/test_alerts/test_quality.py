@@ -43,3 +43,33 @@ def test_alert_quality_on_the_default_world(tmp_path, scored):
     base = con.execute("""SELECT avg((renewal_outcome IN ('churned', 'downgraded'))::INT) FROM raw.contracts
                           WHERE renewal_outcome IS NOT NULL""").fetchall()[0][0]
     assert quality.loc["at_risk_renewal", "precision_churn_or_downgrade_180d"] > 2 * base
+
+
+def test_at_risk_renewal_waits_for_a_week_at_risk(tmp_path):
+    """Hand-built: A is At risk for 6 days, then Watch, then 7 days from 2026-03-10, all within 90 days of its
+    renewal on 2026-05-31; B is At risk for 7 days but 120 days before its renewal. One alert: A on 2026-03-16."""
+    import datetime as dt
+
+    from csm_analytics.alerts.config import load_alert_config
+    from csm_analytics.alerts.rules import alert_events_sql
+    from csm_analytics_tests.fixtures import empty_raw_warehouse, insert
+
+    con = empty_raw_warehouse(tmp_path / "wh.duckdb")
+    con.execute("CREATE SCHEMA core")
+    con.execute("CREATE TABLE core.account_health_history (account_id VARCHAR, as_of_date DATE, health_score DOUBLE, band VARCHAR)")
+    con.execute("CREATE TABLE core.health_band_transitions (account_id VARCHAR, transition_date DATE, from_band VARCHAR, "
+                "to_band VARCHAR, score_before DOUBLE, score_after DOUBLE, moved_by VARCHAR)")
+    start = dt.date(2026, 3, 1)
+    bands = {"A": ["At risk"] * 6 + ["Watch"] * 3 + ["At risk"] * 7, "B": ["At risk"] * 7 + ["Watch"] * 9}
+    for account, days in bands.items():
+        con.executemany("INSERT INTO core.account_health_history VALUES (?, ?, ?, ?)",
+                        [(account, start + dt.timedelta(days=i), 30.0 if b == "At risk" else 55.0, b) for i, b in enumerate(days)])
+    for account, end in (("A", dt.date(2026, 5, 31)), ("B", dt.date(2026, 7, 1))):
+        insert(con, "accounts", [{"account_id": account, "account_name": account, "tier": "Growth"}])
+        insert(con, "contracts", [{"contract_id": f"{account}-C1", "account_id": account, "start_date": dt.date(2025, 6, 1),
+                                   "end_date": end, "arr": 50_000.0}])
+    config = load_alert_config()
+    assert config.rules["at_risk_renewal"]["min_days_at_risk"] == 7
+    rows = con.execute(f"SELECT rule, account_id, event_date, headline FROM ({alert_events_sql(config, False)}) "
+                       "WHERE rule = 'at_risk_renewal'").fetchall()
+    assert rows == [("at_risk_renewal", "A", dt.date(2026, 3, 16), "At risk for 7 days and renewing on 2026-05-31")]

@@ -35,6 +35,18 @@ def churned(scored, tmp_path_factory):
     return result, warehouse, folder / "models"
 
 
+def assert_same_snapshots(after: list[tuple], before: list[tuple]) -> None:
+    """Rows (keys..., churn_probability) equal up to one storage rounding step of the probability.
+
+    Probabilities are stored to 5 decimals. DuckDB's parallel aggregates and batched predictions can change the
+    last bit of a feature or a probability between two runs, which flips the rounding of the odd row (one account
+    of the default world when a day is re-run alone); any real difference is far larger than 1e-5."""
+    assert len(after) == len(before)
+    for new, old in zip(after, before):
+        assert [v for v in new if not isinstance(v, float)] == [v for v in old if not isinstance(v, float)]
+        assert all(abs(x - y) <= 1.0001e-5 for x, y in zip(new, old) if isinstance(x, float))
+
+
 def _metadata(result, node):
     return result.asset_materializations_for_node(node)[0].metadata
 
@@ -92,11 +104,7 @@ def test_rerunning_a_snapshot_day_replaces_it(churned, tmp_path):
     snapshots = [a for a in churn_assets if a.key.path[-1] == "churn_snapshots"]
     assert _run(warehouse, models, snapshots, day, day).success
     con = duckdb.connect(str(warehouse), read_only=True)
-    after = con.execute(query, [day]).fetchall()[0][0]
-    # the same accounts and probabilities; they are stored to 5 decimals, so a last-bit floating-point difference
-    # between a one-day and a full-range run can flip one rounding step (it does for one account on the default world)
-    assert [a for a, _ in after] == [a for a, _ in before]
-    assert max(abs(p - q) for (_, p), (_, q) in zip(after, before)) <= 1.0001e-5
+    assert_same_snapshots(con.execute(query, [day]).fetchall()[0][0], before)
     assert con.execute("SELECT count(*) FROM (SELECT 1 FROM ml.churn_snapshots GROUP BY account_id, snapshot_date "
                        "HAVING count(*) > 1)").fetchall() == [(0,)]
 

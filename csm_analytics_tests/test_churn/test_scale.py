@@ -22,7 +22,7 @@ from csm_analytics.churn.features import TRAJECTORY_FEATURES, features_sql
 from csm_analytics.churn.sampling import stratified_sample_sql, training_accounts
 from csm_analytics.health.config import DEFAULT_CONFIG as HEALTH_DEFAULT, load_health_config
 from csm_analytics_tests.fixtures import empty_raw_warehouse, insert
-from csm_analytics_tests.test_churn.test_assets import _run, churned  # noqa: F401  (module fixture)
+from csm_analytics_tests.test_churn.test_assets import _run, assert_same_snapshots, churned  # noqa: F401  (module fixture)
 
 CONFIG = load_churn_config(DEFAULT_CONFIG)
 
@@ -143,7 +143,7 @@ def test_replay_scored_in_chunks_equals_one_frame(warehouse, churned, tmp_path):
     from csm_analytics.churn.assets import churn_assets
     snapshots = [a for a in churn_assets if a.key.path[-1] == "churn_snapshots"]
     assert _run(warehouse, models, snapshots, "2026-02-25", "2026-03-03", config_path=small_chunks).success
-    assert duckdb.connect(str(warehouse), read_only=True).execute(query).fetchall() == before
+    assert_same_snapshots(duckdb.connect(str(warehouse), read_only=True).execute(query).fetchall(), before)
     assert math.isclose(len(before) / 7, 189, rel_tol=0.1)
 
 
