@@ -138,47 +138,52 @@ def _csm_book_sql() -> str:
     """CTEs to csm_book (account_id, snapshot_date, csm_book_churn_rate_365d) for the rows of contract_on_day.
 
     A renewal is decided on its contract's end date and counts from the next day on, for the CSM who owned the
-    account on its end date. Running totals per CSM, read with ASOF joins, keep the cost at one lookup per row."""
-    owner = """QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY o.valid_from DESC) = 1"""
+    account on its end date. Running totals per CSM, read with ASOF joins, keep the cost at one lookup per row;
+    the all-CSM rate is looked up once per snapshot day."""
     return f"""
 decided AS (
     SELECT o.csm_id, c.end_date, (c.renewal_outcome = 'churned')::INT AS churned
     FROM raw.contracts c JOIN raw.csm_assignments o ON o.account_id = c.account_id
      AND c.end_date BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
     WHERE c.renewal_outcome IS NOT NULL
-    {owner.format(key="c.contract_id")}
+    QUALIFY row_number() OVER (PARTITION BY c.contract_id ORDER BY o.valid_from DESC) = 1
 ),
-book_running AS (  -- per CSM (and '*' = all CSMs), renewals and churns decided up to each end date
-    SELECT csm_id, end_date,
-           sum(renewals) OVER (PARTITION BY csm_id ORDER BY end_date) AS renewals,
-           sum(churned) OVER (PARTITION BY csm_id ORDER BY end_date) AS churned
-    FROM (SELECT csm_id, end_date, count(*) AS renewals, sum(churned) AS churned FROM decided GROUP BY ALL
-          UNION ALL
-          SELECT '*', end_date, count(*), sum(churned) FROM decided GROUP BY ALL)
+book_running AS (  -- per CSM, renewals and churns decided up to each end date
+    SELECT csm_id, end_date, sum(renewals) OVER w AS renewals, sum(churned) OVER w AS churned
+    FROM (SELECT csm_id, end_date, count(*) AS renewals, sum(churned) AS churned FROM decided GROUP BY ALL)
+    WINDOW w AS (PARTITION BY csm_id ORDER BY end_date)
 ),
-snapshot_owner AS (
+all_running AS (  -- the same over every CSM's renewals
+    SELECT end_date, sum(renewals) OVER w AS renewals, sum(churned) OVER w AS churned
+    FROM (SELECT end_date, count(*) AS renewals, sum(churned) AS churned FROM decided GROUP BY ALL)
+    WINDOW w AS (ORDER BY end_date)
+),
+snapshot_owner AS (  -- the account's owner on D - 1: the latest assignment starting by then, if still valid
     SELECT k.account_id, k.snapshot_date, o.csm_id
-    FROM contract_on_day k JOIN raw.csm_assignments o ON o.account_id = k.account_id
-     AND k.snapshot_date - 1 BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
-    {owner.format(key="k.account_id, k.snapshot_date")}
+    FROM contract_on_day k ASOF JOIN raw.csm_assignments o
+      ON o.account_id = k.account_id AND k.snapshot_date - 1 >= o.valid_from
+    WHERE k.snapshot_date - 1 <= coalesce(o.valid_to, DATE '9999-12-31')
 ),
-book_keys AS (
-    SELECT account_id, snapshot_date, csm_id AS book FROM snapshot_owner
-    UNION ALL
-    SELECT account_id, snapshot_date, '*' FROM snapshot_owner
-),
-book_year AS (  -- decided in [D - 365, D - 1]: running total before D minus running total before D - 365
-    SELECT b.account_id, b.snapshot_date, b.book,
+csm_year AS (  -- decided in [D - 365, D - 1]: running total before D minus running total before D - 365
+    SELECT s.account_id, s.snapshot_date,
            coalesce(upto_d.renewals, 0) - coalesce(upto_year_ago.renewals, 0) AS renewals,
            coalesce(upto_d.churned, 0) - coalesce(upto_year_ago.churned, 0) AS churned
-    FROM book_keys b
-    ASOF LEFT JOIN book_running upto_d ON upto_d.csm_id = b.book AND b.snapshot_date > upto_d.end_date
-    ASOF LEFT JOIN book_running upto_year_ago ON upto_year_ago.csm_id = b.book AND b.snapshot_date - 365 > upto_year_ago.end_date
+    FROM snapshot_owner s
+    ASOF LEFT JOIN book_running upto_d ON upto_d.csm_id = s.csm_id AND s.snapshot_date > upto_d.end_date
+    ASOF LEFT JOIN book_running upto_year_ago ON upto_year_ago.csm_id = s.csm_id
+     AND s.snapshot_date - 365 > upto_year_ago.end_date
+),
+all_year AS (  -- the same for all renewals: one row per snapshot day, not per account
+    SELECT d.snapshot_date,
+           coalesce(upto_d.renewals, 0) - coalesce(upto_year_ago.renewals, 0) AS renewals,
+           coalesce(upto_d.churned, 0) - coalesce(upto_year_ago.churned, 0) AS churned
+    FROM (SELECT DISTINCT snapshot_date FROM snapshot_owner) d
+    ASOF LEFT JOIN all_running upto_d ON d.snapshot_date > upto_d.end_date
+    ASOF LEFT JOIN all_running upto_year_ago ON d.snapshot_date - 365 > upto_year_ago.end_date
 ),
 csm_book AS (
     SELECT c.account_id, c.snapshot_date,
            (c.churned + {CSM_BOOK_PRIOR_RENEWALS} * a.churned / nullif(a.renewals, 0))
              / (c.renewals + {CSM_BOOK_PRIOR_RENEWALS}) AS csm_book_churn_rate_365d
-    FROM book_year c JOIN book_year a ON a.account_id = c.account_id AND a.snapshot_date = c.snapshot_date
-     AND a.book = '*' AND c.book <> '*'
+    FROM csm_year c JOIN all_year a USING (snapshot_date)
 )"""
