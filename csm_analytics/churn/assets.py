@@ -25,6 +25,7 @@ from csm_analytics.churn.sampling import big_world, training_accounts
 from csm_analytics.health.assets import HISTORY_PARTITIONS, RAW_INPUTS, HealthConfigResource
 from csm_analytics.lib import paths
 from csm_analytics.lib.metadata import preview, table_md
+from csm_analytics.lib.stats import wilson_interval
 from csm_analytics.lib.warehouse import WAREHOUSE_POOL, replace_date_range, replace_table, table_exists
 
 MODEL_KEY = AssetKey(["ml", "churn_model"])
@@ -224,12 +225,15 @@ def renewal_forecast_accuracy(duckdb: DuckDBResource, churn_settings: ChurnSetti
         table = preview(con, "SELECT * FROM marts.renewal_forecast_accuracy", 40)
     contracts, churned, flagged, predicted, flagged_all, noise = (v or 0 for v in totals)
     rate = flagged / churned if churned else None
+    interval = wilson_interval(int(flagged), int(churned))
     variance = 100.0 * (predicted - churned) / contracts if contracts else None
     false_alarms = flagged_all - flagged
     false_alarm_rate = f"{false_alarms / (contracts - churned):.1%}" if contracts > churned else "n/a"
     return MaterializeResult(
         metadata={"dagster/row_count": rows, "cohorts": table,
-                  "early_warning_rate": f"{rate:.1%} (target >= {config.target_rate:.0%})" if rate is not None else "n/a",
+                  "early_warning_rate": (f"{rate:.1%} ({flagged} of {churned} churners; 95 % interval "
+                                         f"{interval[0]:.0%}-{interval[1]:.0%}; target >= {config.target_rate:.0%})"
+                                         if rate is not None else "n/a"),
                   "flagged_renewals": f"{flagged_all} of {contracts} renewals flagged, {flagged} of them churned",
                   "false_alarm_rate": f"{false_alarm_rate} of the {contracts - churned} renewals that did not churn "
                                       f"were flagged ({false_alarms})",

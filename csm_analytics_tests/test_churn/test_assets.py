@@ -115,7 +115,7 @@ def test_forecast_accuracy_has_cohorts(churned):
     cohorts = con.execute("SELECT count(*), sum(contracts), sum(actually_churned) FROM marts.renewal_forecast_accuracy").fetchall()[0]
     assert cohorts[0] >= 4 and cohorts[2] > 0
     meta = _metadata(result, "marts__renewal_forecast_accuracy")
-    assert "target >= 75%" in meta["early_warning_rate"].value
+    assert "target >= 75%" in meta["early_warning_rate"].value and "95 % interval" in meta["early_warning_rate"].value
     assert "renewals flagged" in meta["flagged_renewals"].value
     checks = {c.check_name for c in result.get_asset_check_evaluations()}
     assert checks == {"early_warning_rate_meets_target", "variance_within_target"}
