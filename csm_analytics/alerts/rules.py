@@ -30,6 +30,7 @@ def alert_events_sql(config: AlertConfig, with_predictions: bool) -> str:
                                               "support_escalation", "critical_incident", "at_risk_renewal"))
     priorities = ", ".join(f"'{p}'" for p in se["priorities"])
     days_at_risk = int(ar.get("min_days_at_risk", 1))
+    at_risk_words = f"At risk for {days_at_risk} days" if days_at_risk > 1 else "At risk"
     churn_p = ("(SELECT churn_probability FROM ml.churn_predictions p WHERE p.account_id = e.account_id)"
                if with_predictions else "CAST(NULL AS DOUBLE)")
     return f"""
@@ -75,7 +76,7 @@ raw_events AS (
     UNION ALL
     SELECT 'at_risk_renewal:' || c.contract_id, 'at_risk_renewal', '{ar["severity"]}', s.account_id, min(s.as_of_date),
            'At risk', 'At risk', NULL, arg_min(s.health_score, s.as_of_date), NULL,
-           'At risk {"for " + str(days_at_risk) + " days " if days_at_risk > 1 else ""}and renewing on ' || c.end_date
+           '{at_risk_words} and renewing on ' || c.end_date
     FROM scored s JOIN raw.contracts c ON c.account_id = s.account_id AND s.as_of_date BETWEEN c.start_date AND c.end_date
     WHERE s.days_at_risk >= {days_at_risk} AND c.end_date - s.as_of_date <= {int(ar["renewal_within_days"])} AND c.arr >= {float(ar["min_arr"])}
     GROUP BY c.contract_id, s.account_id, c.end_date

@@ -141,12 +141,10 @@ def _csm_book_sql() -> str:
     account on its end date. Running totals per CSM, read with ASOF joins, keep the cost at one lookup per row;
     the all-CSM rate is looked up once per snapshot day."""
     return f"""
-decided AS (
+decided AS (  -- the owner on the end date: the latest assignment starting by then, if still valid
     SELECT o.csm_id, c.end_date, (c.renewal_outcome = 'churned')::INT AS churned
-    FROM raw.contracts c JOIN raw.csm_assignments o ON o.account_id = c.account_id
-     AND c.end_date BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
-    WHERE c.renewal_outcome IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY c.contract_id ORDER BY o.valid_from DESC) = 1
+    FROM raw.contracts c ASOF JOIN raw.csm_assignments o ON o.account_id = c.account_id AND c.end_date >= o.valid_from
+    WHERE c.renewal_outcome IS NOT NULL AND c.end_date <= coalesce(o.valid_to, DATE '9999-12-31')
 ),
 book_running AS (  -- per CSM, renewals and churns decided up to each end date
     SELECT csm_id, end_date, sum(renewals) OVER w AS renewals, sum(churned) OVER w AS churned

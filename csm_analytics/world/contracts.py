@@ -241,7 +241,7 @@ def _opportunities(rng, x, acc, csms, health, qbr_events, start, end, valid, arr
     sparked = q["held"] & q["expansion_discussed"] & (q["day"] >= lo[q["acc"]]) & (q["day"] <= hi[q["acc"]])
     sparked &= ok[q["acc"]] & (rng.random(len(q["acc"])) < x.qbr_followup)
     q_idx = q["acc"][sparked]
-    q_day = np.minimum(q["day"][sparked] + rng.integers(5, 30, len(q_idx)), d - 1)
+    q_day = np.minimum(q["day"][sparked] + rng.integers(x.qbr_lag_days_min, x.qbr_lag_days_max, len(q_idx)), d - 1)
     q_close = q_day + rng.integers(x.close_days_min, x.close_days_max, len(q_idx))
     idx = np.concatenate([o_idx, q_idx])
     day = np.concatenate([o_day, q_day])

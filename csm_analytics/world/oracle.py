@@ -69,11 +69,12 @@ def expansion_oracle(spec: WorldSpec, as_of_dates: list[dt.date], horizon: int) 
             t = np.arange(a + 1, min(a + horizon, d - 1) + 1)
             free = t[None, :] > _busy_until(ev["opportunities"], n, a) if x.one_open_at_a_time else True
             expected = (np.where(free, density[:, t], 0.0) * _close_cdf(x, stop[:, None] - t[None, :])).sum(axis=1)
-            for lag in range(5, 30):  # QBR-sparked: x.qbr_followup of talk QBRs, an opportunity `lag` days later
+            lags = range(x.qbr_lag_days_min, x.qbr_lag_days_max)
+            for lag in lags:  # QBR-sparked: x.qbr_followup of talk QBRs, an opportunity `lag` days later (uniform)
                 s = q["day"][talk] + lag
                 keep = (s > a) & (s < d)
                 acc_q, s = q["acc"][talk][keep], s[keep]
-                gain = x.qbr_followup / 25 * p_win[acc_q, s] * _close_cdf(x, stop[acc_q] - s)
+                gain = x.qbr_followup / len(lags) * p_win[acc_q, s] * _close_cdf(x, stop[acc_q] - s)
                 expected += np.bincount(acc_q, weights=gain, minlength=n)
             ids = acc.ids[in_force]
             out.append(pd.DataFrame({"as_of_date": as_of, "account_id": ids, "oracle": expected[in_force]}))

@@ -76,7 +76,9 @@ class ExpansionCoefficients:
     close_days_min: int = 20  # an opportunity closes close_days_min .. close_days_max - 1 days after it opens
     close_days_max: int = 120
     one_open_at_a_time: bool = True  # no new organic opportunity while the account's last one is still open
-    qbr_followup: float = 0.45  # share of held QBRs with expansion talk followed by an opportunity 5-29 days later
+    qbr_followup: float = 0.45  # share of held QBRs with expansion talk followed by an opportunity ...
+    qbr_lag_days_min: int = 5  # ... qbr_lag_days_min .. qbr_lag_days_max - 1 days later
+    qbr_lag_days_max: int = 30
 
 
 @dataclass(frozen=True)
