@@ -63,7 +63,7 @@ def cmd_generate(args) -> int:
     for name, rows in counts.items():
         print(f"  {name:<24} {rows:>12,} rows")
     if not args.quiet:
-        from csm_analytics.world.diagnostics import world_facts
+        from csm_analytics.bench.diagnostics import world_facts
 
         facts = world_facts(out)
         print(f"annual logo churn {facts['annual_logo_churn']:.1%}, trailing-12m NRR {facts['nrr_trailing_12m']:.1%}, "
@@ -111,7 +111,7 @@ def _warehouse_busy(path: Path) -> str | None:
 
 def cmd_schemas(args) -> int:
     from csm_analytics.lib.paths import PROJECT_ROOT
-    from csm_analytics.world.schema_docs import render_schema_docs
+    from csm_analytics.canonical.docs import render_schema_docs
 
     target = Path(args.out) if args.out else PROJECT_ROOT / "docs" / "schemas.md"
     target.write_text(render_schema_docs())

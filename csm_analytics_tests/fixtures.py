@@ -10,8 +10,8 @@ from dagster_duckdb import DuckDBResource
 from csm_analytics.health.assets import HealthConfigResource
 from csm_analytics.lib.resources import RawDataResource
 
-from csm_analytics.sources.validation import sql_columns
-from csm_analytics.world.schemas import CANONICAL_TABLES
+from csm_analytics.canonical.sql import sql_columns
+from csm_analytics.canonical.schemas import CANONICAL_TABLES
 
 
 def empty_raw_warehouse(path) -> duckdb.DuckDBPyConnection:

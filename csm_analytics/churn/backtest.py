@@ -125,7 +125,7 @@ def forecast_accuracy_sql(config: ChurnConfig, snapshots: str = "ml.churn_snapsh
     probability were exactly right, 100 x sqrt(sum p(1 - p)) / contracts: binomial noise, which no
     model removes from a cohort of a few dozen renewals.
 
-    `oracle` (diagnostics only, never an asset: `world.diagnostics.oracle_forecast_variance`) is a
+    `oracle` (diagnostics only, never an asset: `bench.diagnostics.oracle_forecast_variance`) is a
     table of (contract_id, p_churn) holding the generator's true churn probabilities; given one, the
     same cohorts also get oracle_predicted_churn and oracle_variance_pp, what a perfect model would show.
     """

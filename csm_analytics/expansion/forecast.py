@@ -12,7 +12,7 @@ and `a` the prior weight from the config. Nothing after q is read. Definitions: 
 
 from __future__ import annotations
 
-from csm_analytics.world.schemas import OPPORTUNITY_STAGES
+from csm_analytics.canonical.schemas import OPPORTUNITY_STAGES
 
 OPEN_STAGES = OPPORTUNITY_STAGES[:4]
 STAGE_ORDER = "(VALUES " + ", ".join(f"('{s}', {i})" for i, s in enumerate(OPPORTUNITY_STAGES)) + ") AS so(stage, stage_order)"

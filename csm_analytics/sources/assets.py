@@ -20,7 +20,7 @@ from csm_analytics.lib.metadata import preview, table_md
 from csm_analytics.lib.resources import RawDataResource
 from csm_analytics.lib.warehouse import WAREHOUSE_POOL
 from csm_analytics.sources.validation import SourceDataError, load_table
-from csm_analytics.world.schemas import CANONICAL_TABLES
+from csm_analytics.canonical.schemas import CANONICAL_TABLES
 
 QUARANTINE_CHECK = "rows_quarantined"
 

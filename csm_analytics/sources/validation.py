@@ -14,7 +14,8 @@ from pathlib import Path
 
 import duckdb
 
-from csm_analytics.world.schemas import CANONICAL_TABLES
+from csm_analytics.canonical.schemas import CANONICAL_TABLES
+from csm_analytics.canonical.sql import SqlColumn, sql_columns, sql_literal
 
 REJECTED_TABLE = "raw.rejected_rows"
 REJECTED_DDL = f"""
@@ -38,14 +39,6 @@ class SourceDataError(ValueError):
 
 
 @dataclass(frozen=True)
-class SqlColumn:
-    name: str
-    sql_type: str
-    nullable: bool
-    checks: tuple[tuple[str, str], ...]  # (SQL predicate over {c}, reason when it is false)
-
-
-@dataclass(frozen=True)
 class LoadResult:
     table: str
     source_file: str
@@ -54,53 +47,6 @@ class LoadResult:
     rows_rejected: int
     top_reasons: list[tuple[str, int]]
     ignored_columns: list[str]
-
-
-def _sql_literal(value) -> str:
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    if isinstance(value, (dt.date, dt.datetime)):
-        return f"'{value.isoformat()}'"
-    return repr(value)
-
-
-def _check_sql(check) -> tuple[str, str]:
-    s = check.statistics
-    name = check.name
-    if name == "greater_than_or_equal_to":
-        return f"{{c}} >= {_sql_literal(s['min_value'])}", f"must be >= {s['min_value']}"
-    if name == "greater_than":
-        return f"{{c}} > {_sql_literal(s['min_value'])}", f"must be > {s['min_value']}"
-    if name == "less_than_or_equal_to":
-        return f"{{c}} <= {_sql_literal(s['max_value'])}", f"must be <= {s['max_value']}"
-    if name == "less_than":
-        return f"{{c}} < {_sql_literal(s['max_value'])}", f"must be < {s['max_value']}"
-    if name == "in_range":
-        return (f"{{c}} BETWEEN {_sql_literal(s['min_value'])} AND {_sql_literal(s['max_value'])}",
-                f"must be between {s['min_value']} and {s['max_value']}")
-    if name == "isin":
-        values = ", ".join(_sql_literal(v) for v in s["allowed_values"])
-        return f"{{c}} IN ({values})", f"must be one of {list(s['allowed_values'])}"
-    if name == "str_matches":
-        return f"regexp_matches({{c}}, {_sql_literal(s['pattern'])})", f"must match {s['pattern']}"
-    if name == "str_length":
-        return (f"length({{c}}) BETWEEN {s['min_value']} AND {s['max_value']}",
-                f"length must be between {s['min_value']} and {s['max_value']}")
-    raise NotImplementedError(f"pandera check {name!r} has no SQL translation: add one in {__name__}")
-
-
-def sql_columns(model) -> list[SqlColumn]:
-    """The model's columns with their SQL type, nullability and checks compiled to SQL."""
-    schema = model.to_schema()
-    out = []
-    for name, col in schema.columns.items():
-        dtype = str(col.dtype)
-        sql_type = (col.metadata or {}).get("sql") or {
-            "int64": "BIGINT", "Int64": "BIGINT", "float64": "DOUBLE", "bool": "BOOLEAN", "boolean": "BOOLEAN",
-            "str": "VARCHAR", "string": "VARCHAR", "object": "VARCHAR", "datetime64[ns]": "TIMESTAMP",
-        }[dtype]
-        out.append(SqlColumn(name, sql_type, bool(col.nullable), tuple(_check_sql(c) for c in col.checks)))
-    return out
 
 
 def find_source_file(raw_dir: Path, table: str) -> Path:
@@ -115,7 +61,7 @@ def find_source_file(raw_dir: Path, table: str) -> Path:
 
 
 def _reader(path: Path) -> str:
-    quoted = _sql_literal(str(path))
+    quoted = sql_literal(str(path))
     if path.suffix == ".csv":
         return f"(SELECT row_number() OVER () AS _row_number, * FROM read_csv({quoted}, header = true, all_varchar = true))"
     return f"(SELECT * EXCLUDE (file_row_number), file_row_number + 1 AS _row_number FROM read_parquet({quoted}, file_row_number = true))"
@@ -159,7 +105,7 @@ def _row_reasons(columns: list[SqlColumn], parents: dict[str, str]) -> str:
             parts.append(f"CASE WHEN {raw} IS NULL THEN '{col.name}: required value is missing' END")
         for predicate, reason in col.checks:
             cond = predicate.format(c=typed)
-            parts.append(f"CASE WHEN {typed} IS NOT NULL AND NOT ({cond}) THEN {_sql_literal(col.name + ': ' + reason)} END")
+            parts.append(f"CASE WHEN {typed} IS NOT NULL AND NOT ({cond}) THEN {sql_literal(col.name + ': ' + reason)} END")
     for col, parent in parents.items():
         parent_key = CANONICAL_TABLES[parent][1][0]
         parts.append(f'CASE WHEN "{col}" IS NOT NULL AND "{col}" NOT IN (SELECT {parent_key} FROM raw.{parent}) '

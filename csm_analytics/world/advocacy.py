@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from csm_analytics.world import schemas
+from csm_analytics.canonical import schemas
 from csm_analytics.world.contracts import CHURNED, EXIT_DRIVERS, ContractBook
 from csm_analytics.world.latent import COUNTRIES, AccountTraits, sigmoid
 from csm_analytics.world.signals import Events

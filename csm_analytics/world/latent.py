@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from csm_analytics.world.schemas import CONTACT_ROLES
+from csm_analytics.canonical.schemas import CONTACT_ROLES
 from csm_analytics.world.spec import SEGMENT_BY_TIER, TIERS, WorldSpec
 
 TIER_NAMES = np.array(list(TIERS))

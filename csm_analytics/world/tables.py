@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from csm_analytics.world import schemas
+from csm_analytics.canonical import schemas
 from csm_analytics.world.contracts import CHURNED, DOWNGRADED, RENEWED, ContractBook
 from csm_analytics.world.latent import (
     COUNTRIES, INDUSTRIES, PRODUCT_NAMES, SEGMENT_NAMES, TIER_NAMES, AccountTraits, CsmTraits, sigmoid,
@@ -16,20 +16,10 @@ from csm_analytics.world.latent import (
 from csm_analytics.world.signals import Events
 
 EPOCH = dt.date(1970, 1, 1)
-SQL_TO_ARROW = {
-    "VARCHAR": pa.string(), "BIGINT": pa.int64(), "DOUBLE": pa.float64(), "BOOLEAN": pa.bool_(),
-    "DATE": pa.date32(), "TIMESTAMP": pa.timestamp("us"),
-}
 TOPICS = ["adoption review", "roadmap", "renewal planning", "support review", "new countries",
           "headcount plan", "compliance update", "payroll accuracy", "integrations", "executive alignment"]
 ACTIONS = ["schedule admin training", "share adoption dashboard", "review open tickets", "draft expansion proposal",
            "confirm renewal timeline", "introduce new exec sponsor", "run payroll audit", "enable SSO"]
-
-
-def arrow_schema(model) -> pa.Schema:
-    from csm_analytics.sources.validation import sql_columns
-
-    return pa.schema([(c.name, SQL_TO_ARROW[c.sql_type]) for c in sql_columns(model)])
 
 
 class ChunkWriter:

@@ -3,7 +3,7 @@
 import duckdb
 import pytest
 
-from csm_analytics.world.schemas import OPPORTUNITY_STAGES
+from csm_analytics.canonical.schemas import OPPORTUNITY_STAGES
 
 TABLES = ["contracts", "qbrs", "invoices", "expansion_opportunities", "opportunity_stage_history", "intent_signals",
           "referrals", "exit_reasons"]

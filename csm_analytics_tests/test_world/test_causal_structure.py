@@ -6,7 +6,7 @@ import duckdb
 import pytest
 from scipy.stats import spearmanr
 
-from csm_analytics.world.diagnostics import world_facts
+from csm_analytics.bench.diagnostics import world_facts
 
 
 @pytest.fixture(scope="module")

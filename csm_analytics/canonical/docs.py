@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from csm_analytics.sources.validation import sql_columns
-from csm_analytics.world.schemas import CANONICAL_TABLES
+from csm_analytics.canonical.sql import sql_columns
+from csm_analytics.canonical.schemas import CANONICAL_TABLES
 
 
 def render_schema_docs() -> str:
     lines = [
         "# Canonical raw tables",
         "",
-        "Generated from `csm_analytics/world/schemas.py` by `csm-analytics schemas`; do not edit by hand.",
+        "Generated from `csm_analytics/canonical/schemas.py` by `csm-analytics schemas`; do not edit by hand.",
         "Put one file per table in `data/raw/` as `<table>.parquet` or `<table>.csv` (header row, ISO dates).",
         "Rows that break a rule below are quarantined in `raw.rejected_rows` with their reasons; a missing",
         "column, an unreadable file or a column of an incompatible type stops the load with an error naming",
