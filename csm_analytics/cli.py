@@ -87,7 +87,7 @@ def cmd_materialize(args) -> int:
         if not world_is_current(spec, paths.raw_dir()):
             print(f"generating the default demo world into {paths.raw_dir()} ...")
             generate_world(spec, paths.raw_dir())
-    from csm_analytics.lib.runner import materialize_everything
+    from csm_analytics.runner import materialize_everything
 
     ok = materialize_everything(verbose=True)
     print("materialize: OK" if ok else "materialize: FAILED (see the failures above)", file=sys.stdout if ok else sys.stderr)
@@ -110,8 +110,8 @@ def _warehouse_busy(path: Path) -> str | None:
 
 
 def cmd_schemas(args) -> int:
-    from csm_analytics.lib.paths import PROJECT_ROOT
     from csm_analytics.canonical.docs import render_schema_docs
+    from csm_analytics.lib.paths import PROJECT_ROOT
 
     target = Path(args.out) if args.out else PROJECT_ROOT / "docs" / "schemas.md"
     target.write_text(render_schema_docs())
@@ -201,7 +201,11 @@ def cmd_qbr_pack(args) -> int:
 
 # --- meeting brief (reports/briefs): `csm-analytics brief ACCOUNT_ID` -----------------------------------------
 def cmd_brief(args) -> int:
-    from csm_analytics.reports.briefs.meeting import BriefError, list_accounts, meeting_brief
+    from csm_analytics.reports.briefs.meeting import (
+        BriefError,
+        list_accounts,
+        meeting_brief,
+    )
 
     if args.list is None and not args.account_id:
         print("error: give an ACCOUNT_ID, or --list to see them", file=sys.stderr)

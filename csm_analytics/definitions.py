@@ -2,16 +2,16 @@
 
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 
-from csm_analytics.lib.environments import resources_for
 from csm_analytics.alerts import definitions as alerts
 from csm_analytics.churn import definitions as churn
 from csm_analytics.expansion import definitions as expansion
 from csm_analytics.health import definitions as health
 from csm_analytics.portfolio import definitions as portfolio
 from csm_analytics.reports import definitions as reports
+from csm_analytics.reports.briefs import definitions as briefs
 from csm_analytics.reports.executive.assets import REPORT_KEY
 from csm_analytics.reports.qbr.assets import PACK_KEY
-from csm_analytics.reports.briefs import definitions as briefs
+from csm_analytics.resources import resources_for
 from csm_analytics.sources import definitions as sources
 
 MATERIALIZE_JOB = "materialize_everything"

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-from csm_analytics.health.assets import health_assets
-from csm_analytics.sources.assets import source_assets
-from csm_analytics.world.generator import generate_world
-from csm_analytics_tests.fixtures import run_health
 from csm_analytics.world.spec import WorldSpec
+
+# The daily partitions come from settings, else from the raw files (lib/partitions.py). The tests' worlds
+# are the default spec's 730 days, so the suite sets that range before any asset module is imported.
+os.environ.setdefault("CSM_HISTORY_START", WorldSpec().start.isoformat())
+os.environ.setdefault("CSM_HISTORY_END", WorldSpec().as_of.isoformat())
+
+from csm_analytics.health.assets import health_assets  # noqa: E402
+from csm_analytics.sources.assets import source_assets  # noqa: E402
+from csm_analytics.world.generator import generate_world  # noqa: E402
+from csm_analytics_tests.fixtures import run_health  # noqa: E402
 
 
 @pytest.fixture(scope="session")

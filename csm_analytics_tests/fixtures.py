@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import duckdb
 from dagster import DagsterInstance, materialize
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 from dagster_duckdb import DuckDBResource
 
-from csm_analytics.health.assets import HealthConfigResource
-from csm_analytics.lib.resources import RawDataResource
-
-from csm_analytics.canonical.sql import sql_columns
 from csm_analytics.canonical.schemas import CANONICAL_TABLES
+from csm_analytics.canonical.sql import sql_columns
+from csm_analytics.health.resources import HealthConfigResource
+from csm_analytics.sources.resources import RawDataResource
 
 
 def empty_raw_warehouse(path) -> duckdb.DuckDBPyConnection:

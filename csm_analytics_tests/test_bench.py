@@ -62,7 +62,7 @@ def test_big_worlds_build_only_the_soonest_due_qbr_packs(tmp_path):
     from dagster_duckdb import DuckDBResource
 
     from csm_analytics.bench.children import qbr_packs_for
-    from csm_analytics.lib.runner import _soonest_due
+    from csm_analytics.runner import _soonest_due
 
     assert qbr_packs_for(220) is None and qbr_packs_for(100_000) == 10
     path = tmp_path / "wh.duckdb"

@@ -2,42 +2,43 @@
 
 import datetime as dt
 import json
-from pathlib import Path
 
 from dagster import (
-    AssetKey, ConfigurableResource, DefaultScheduleStatus, DefaultSensorStatus, MaterializeResult, RunFailureSensorContext,
-    SensorEvaluationContext, SensorResult, SkipReason, asset, job, op, run_failure_sensor, schedule,
+    AssetKey,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    MaterializeResult,
+    RunFailureSensorContext,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    asset,
+    job,
+    op,
+    run_failure_sensor,
+    schedule,
     sensor,
 )
 from dagster_duckdb import DuckDBResource
 
 from csm_analytics.alerts import delivery
-from csm_analytics.alerts.config import AlertConfig, load_alert_config
-from csm_analytics.alerts.outbox import Outbox
 from csm_analytics.alerts.quality import HISTORY_SQL, QUALITY_SQL, response_sla_rows
+from csm_analytics.alerts.resources import AlertOutboxResource
 from csm_analytics.alerts.rules import alert_events_sql
 from csm_analytics.alerts.slack import SlackMessenger
-from csm_analytics.lib import paths
 from csm_analytics.lib.metadata import preview, table_md
-from csm_analytics.lib.warehouse import WAREHOUSE_POOL, fetch_dicts, replace_table, table_exists
+from csm_analytics.lib.warehouse import (
+    WAREHOUSE_POOL,
+    fetch_dicts,
+    replace_table,
+    table_exists,
+)
 
 EVENTS_KEY = AssetKey(["alerts", "alert_events"])
 UPSTREAM = [AssetKey(["core", "health_band_transitions"]), AssetKey(["core", "account_health_history"]),
             AssetKey(["ml", "churn_predictions"])] + [
     AssetKey(["raw", t]) for t in ("invoices", "support_tickets", "incidents", "contracts", "csm_assignments", "csms")]
 
-
-class AlertOutboxResource(ConfigurableResource):
-    """The durable outbox (SQLite, outside the warehouse) and the alert rules file."""
-
-    path: str = ""
-    rules_path: str = ""
-
-    def outbox(self) -> Outbox:
-        return Outbox(self.path or paths.data_dir() / "alerts" / "outbox.sqlite")
-
-    def config(self) -> AlertConfig:
-        return load_alert_config(self.rules_path or None)
 
 
 @asset(pool=WAREHOUSE_POOL, key=EVENTS_KEY, group_name="alerts", kinds={"duckdb", "slack"}, deps=UPSTREAM,

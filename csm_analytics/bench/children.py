@@ -116,10 +116,13 @@ def _materialize_child(data_dir: str, accounts: int, mode: str = "full") -> dict
         os.environ["CSM_HISTORY_START"] = start
         os.environ["CSM_TRAINING_START"] = WorldSpec().start.isoformat()  # the model learns from all 730 days
     from dagster import AssetSelection, DagsterInstance, Definitions, define_asset_job
-    from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+    from dagster._core.storage.tags import (
+        ASSET_PARTITION_RANGE_END_TAG,
+        ASSET_PARTITION_RANGE_START_TAG,
+    )
 
     from csm_analytics.definitions import build_definitions
-    from csm_analytics.lib.runner import materialize_everything
+    from csm_analytics.runner import materialize_everything
 
     if mode == "full":
         for leftover in Path(data_dir).glob("warehouse.duckdb*"):
@@ -156,7 +159,11 @@ def _materialize_child(data_dir: str, accounts: int, mode: str = "full") -> dict
 def _pandas_health_child(raw_dir: str) -> dict:
     """The plain-pandas health score for the latest day (reading the tables included)."""
     from csm_analytics.health.config import load_health_config
-    from csm_analytics.health.pandas_reference import health_components_pandas, health_score_pandas, read_raw
+    from csm_analytics.health.pandas_reference import (
+        health_components_pandas,
+        health_score_pandas,
+        read_raw,
+    )
     from csm_analytics.world.spec import DEFAULT_AS_OF
 
     sampler = RssSampler()
@@ -193,8 +200,9 @@ def _alert_latency_child(data_dir: str, trials: int = 3) -> dict:
     try:
         from dagster import DagsterInstance, materialize
 
-        from csm_analytics.alerts.assets import AlertOutboxResource, alert_events
-        from csm_analytics.lib.resources import default_resources
+        from csm_analytics.alerts.assets import alert_events
+        from csm_analytics.alerts.resources import AlertOutboxResource
+        from csm_analytics.resources import resources_for
 
         warehouse = Path(data_dir) / "warehouse.duckdb"
         for trial in range(trials):
@@ -206,7 +214,7 @@ def _alert_latency_child(data_dir: str, trials: int = 3) -> dict:
                                            "ORDER BY account_id LIMIT 1 OFFSET ?", [trial]).fetchall()[0]
                 con.execute("INSERT INTO raw.incidents VALUES (?, ?, ?, 'payroll_error', 'critical', 'benchmark')",
                             [key, account, dt.datetime.combine(day, dt.time(12))])
-            materialize([alert_events], resources={**default_resources(), "alert_outbox": AlertOutboxResource()},
+            materialize([alert_events], resources={**resources_for(), "alert_outbox": AlertOutboxResource()},
                         instance=DagsterInstance.ephemeral())
             materialized = time.time()
             while time.time() - materialized < 120:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from csm_analytics.canonical.sql import sql_columns
 from csm_analytics.canonical.schemas import CANONICAL_TABLES
+from csm_analytics.canonical.sql import sql_columns
 
 
 def render_schema_docs() -> str:

@@ -6,27 +6,49 @@ from pathlib import Path
 
 import pandas as pd
 from dagster import (
-    AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey, AssetSelection,
-    BackfillPolicy, ConfigurableResource, MaterializeResult, MetadataValue, asset, build_schedule_from_partitioned_job,
-    define_asset_job,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    asset,
 )
 from dagster_duckdb import DuckDBResource
 
 from csm_analytics.churn import model as churn_model
 from csm_analytics.churn import scoring
 from csm_analytics.churn.backtest import (
-    REPLAY_COLUMNS, as_model_frame, flag_thresholds_sql, forecast_accuracy_sql, monthly_models, score_replayed,
+    REPLAY_COLUMNS,
+    as_model_frame,
+    flag_thresholds_sql,
+    forecast_accuracy_sql,
+    monthly_models,
+    score_replayed,
 )
-from csm_analytics.churn.config import ChurnConfig, load_churn_config
+from csm_analytics.churn.config import ChurnConfig
 from csm_analytics.churn.features import (
-    CATEGORICAL_FEATURES, NUMERIC_FEATURES, features_sql, labelled_sql,
+    CATEGORICAL_FEATURES,
+    NUMERIC_FEATURES,
+    features_sql,
+    labelled_sql,
 )
+from csm_analytics.churn.resources import ChurnSettingsResource
 from csm_analytics.churn.sampling import big_world, training_accounts
-from csm_analytics.health.assets import HISTORY_PARTITIONS, RAW_INPUTS, HealthConfigResource
-from csm_analytics.lib import paths
+from csm_analytics.health.assets import RAW_INPUTS
+from csm_analytics.health.resources import HealthConfigResource
 from csm_analytics.lib.metadata import preview, table_md
+from csm_analytics.lib.partitions import HISTORY_PARTITIONS
+from csm_analytics.lib.partitions import history_bounds as partition_bounds
 from csm_analytics.lib.stats import wilson_interval
-from csm_analytics.lib.warehouse import WAREHOUSE_POOL, replace_date_range, replace_table, table_exists
+from csm_analytics.lib.warehouse import (
+    WAREHOUSE_POOL,
+    replace_date_range,
+    replace_table,
+    table_exists,
+)
 
 MODEL_KEY = AssetKey(["ml", "churn_model"])
 PREDICTIONS_KEY = AssetKey(["ml", "churn_predictions"])
@@ -36,23 +58,9 @@ ACCURACY_KEY = AssetKey(["marts", "renewal_forecast_accuracy"])
 RAW_DEPS = [AssetKey(["raw", t]) for t in RAW_INPUTS]
 
 
-class ChurnSettingsResource(ConfigurableResource):
-    """Churn config file (default: the shipped churn_config.toml) and where model files are kept."""
-
-    config_path: str = ""
-    model_dir: str = ""
-
-    def load(self) -> ChurnConfig:
-        return load_churn_config(self.config_path or None)
-
-    @property
-    def models(self) -> Path:
-        return Path(self.model_dir) if self.model_dir else paths.data_dir() / "models"
-
 
 def history_bounds() -> tuple[dt.date, dt.date]:
-    keys = HISTORY_PARTITIONS.get_partition_keys()
-    return dt.date.fromisoformat(keys[0]), dt.date.fromisoformat(keys[-1])
+    return partition_bounds(HISTORY_PARTITIONS)
 
 
 def training_bounds() -> tuple[dt.date, dt.date]:
@@ -251,8 +259,3 @@ def renewal_forecast_accuracy(duckdb: DuckDBResource, churn_settings: ChurnSetti
 
 
 churn_assets = [churn_model_asset, churn_predictions, churn_snapshots, churn_flag_thresholds, renewal_forecast_accuracy]
-nightly_churn_job = define_asset_job(
-    "nightly_churn_snapshot",
-    selection=AssetSelection.assets(SNAPSHOTS_KEY, THRESHOLDS_KEY, ACCURACY_KEY, PREDICTIONS_KEY),
-    partitions_def=HISTORY_PARTITIONS, description="Snapshot today's churn risk and refresh the backtest.")
-nightly_churn_schedule = build_schedule_from_partitioned_job(nightly_churn_job, hour_of_day=2, minute_of_hour=0)

@@ -2,7 +2,9 @@
 
 from dagster import Definitions
 
-from csm_analytics.churn.assets import churn_assets, nightly_churn_job, nightly_churn_schedule
+from csm_analytics.churn.assets import churn_assets
+from csm_analytics.churn.jobs import nightly_churn_job
+from csm_analytics.churn.schedules import nightly_churn_schedule
 
 
 def build_defs() -> Definitions:

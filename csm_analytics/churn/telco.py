@@ -26,10 +26,10 @@ import pyarrow.parquet as pq
 from pandera.typing import Series
 from sklearn.model_selection import StratifiedKFold
 
-from csm_analytics.churn.model import choose, fit_candidates, scores
-from csm_analytics.sources.validation import load_file
 from csm_analytics.canonical.schemas import CANONICAL_TABLES
 from csm_analytics.canonical.sql import arrow_schema
+from csm_analytics.churn.model import choose, fit_candidates, scores
+from csm_analytics.sources.validation import load_file
 
 YES_NO = ["Yes", "No"]
 SERVICES = ["PhoneService", "OnlineSecurity", "OnlineBackup", "DeviceProtection", "TechSupport", "StreamingTV",

@@ -4,21 +4,31 @@ import datetime as dt
 
 import pandas as pd
 from dagster import (
-    AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, ConfigurableResource, MaterializeResult,
-    MetadataValue, asset,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetKey,
+    MaterializeResult,
+    MetadataValue,
+    asset,
 )
 from dagster_duckdb import DuckDBResource
 
-from csm_analytics.lib.warehouse import WAREHOUSE_POOL
 from csm_analytics.expansion import charts, forecast, signals
-from csm_analytics.expansion.config import COMPONENTS, ExpansionConfig, load_expansion_config
+from csm_analytics.expansion.config import (
+    COMPONENTS,
+)
 from csm_analytics.expansion.impact import (
-    CHECK_IN_RENEWALS_SQL, check_in_accounts_sql, check_in_expansion_impact, check_in_impact,
+    CHECK_IN_RENEWALS_SQL,
+    check_in_accounts_sql,
+    check_in_expansion_impact,
+    check_in_impact,
 )
 from csm_analytics.expansion.kpis import COLUMNS, catalogue_rows
-from csm_analytics.health.assets import HealthConfigResource
+from csm_analytics.expansion.resources import ExpansionConfigResource
+from csm_analytics.health.resources import HealthConfigResource
 from csm_analytics.lib.metadata import png_md, preview, table_md
-from csm_analytics.lib.warehouse import replace_table
+from csm_analytics.lib.warehouse import WAREHOUSE_POOL, replace_table
 from csm_analytics.portfolio.kpis import tier_targets_view
 
 SIGNALS_KEY = AssetKey(["marts", "expansion_signals"])
@@ -31,14 +41,6 @@ HISTORY = AssetKey(["core", "account_health_history"])
 def raw(*tables: str) -> list[AssetKey]:
     return [AssetKey(["raw", t]) for t in tables]
 
-
-class ExpansionConfigResource(ConfigurableResource):
-    """Path of the expansion config TOML (readiness weights and scaling, validation, forecast calibration)."""
-
-    path: str = ""
-
-    def load(self) -> ExpansionConfig:
-        return load_expansion_config(self.path or None)
 
 
 @asset(pool=WAREHOUSE_POOL, key=SIGNALS_KEY, group_name="expansion", kinds={"duckdb"},

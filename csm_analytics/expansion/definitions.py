@@ -6,4 +6,4 @@ from csm_analytics.expansion.assets import expansion_assets
 
 
 def build_defs() -> Definitions:
-    return Definitions(assets=expansion_assets)  # its resource is bound in lib/environments.py
+    return Definitions(assets=expansion_assets)  # its resource is bound in csm_analytics/resources.py

@@ -6,22 +6,38 @@ the whole history is one run that computes the partition range in one SQL pass.
 
 
 import datetime as dt
-import os
 
 from dagster import (
-    AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey, BackfillPolicy,
-    ConfigurableResource, DailyPartitionsDefinition, MaterializeResult, MetadataValue, asset,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    AssetKey,
+    BackfillPolicy,
+    MaterializeResult,
+    MetadataValue,
+    asset,
 )
 from dagster_duckdb import DuckDBResource
 
 from csm_analytics.health import charts
 from csm_analytics.health.components import components_sql
-from csm_analytics.health.config import HealthConfig, config_path, load_health_config
-from csm_analytics.health.scoring import history_sql, score_sql, transitions_sql, trend_update_sql, weights_values
+from csm_analytics.health.resources import HealthConfigResource
+from csm_analytics.health.scoring import (
+    history_sql,
+    score_sql,
+    transitions_sql,
+    trend_update_sql,
+    weights_values,
+)
 from csm_analytics.health.validation import LEAD_DAYS, score_auc
 from csm_analytics.lib.metadata import png_md, preview, table_md
-from csm_analytics.lib.warehouse import WAREHOUSE_POOL, replace_date_range, replace_table
-from csm_analytics.world.spec import DEFAULT_AS_OF, WorldSpec
+from csm_analytics.lib.partitions import HISTORY_PARTITIONS
+from csm_analytics.lib.warehouse import (
+    WAREHOUSE_POOL,
+    replace_date_range,
+    replace_table,
+)
 
 COMPONENTS_KEY = AssetKey(["core", "account_health_components"])
 HISTORY_KEY = AssetKey(["core", "account_health_history"])
@@ -32,28 +48,7 @@ RAW_INPUTS = ["accounts", "contracts", "product_usage", "activities", "qbrs", "s
               "survey_responses", "incidents"]
 
 
-def history_partitions() -> DailyPartitionsDefinition:
-    """Daily partitions over the world's history (default: the demo world's 730 days).
 
-    Set CSM_HISTORY_START / CSM_HISTORY_END (YYYY-MM-DD, end inclusive) for your own data;
-    an empty CSM_HISTORY_END leaves the range open, adding a partition every day.
-    """
-    start = os.environ.get("CSM_HISTORY_START", WorldSpec().start.isoformat())
-    end = os.environ.get("CSM_HISTORY_END", DEFAULT_AS_OF.isoformat())
-    end_exclusive = (dt.date.fromisoformat(end) + dt.timedelta(days=1)).isoformat() if end else None
-    return DailyPartitionsDefinition(start_date=start, end_date=end_exclusive)
-
-
-HISTORY_PARTITIONS = history_partitions()
-
-
-class HealthConfigResource(ConfigurableResource):
-    """Path of the health config TOML (weights per tier, bands, tier cadences)."""
-
-    path: str = ""
-
-    def load(self) -> HealthConfig:
-        return load_health_config(self.path or config_path())
 
 
 def _range(context: AssetExecutionContext) -> tuple[dt.date, dt.date]:

@@ -8,6 +8,7 @@ passes through pandas.
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import duckdb
 
@@ -76,3 +77,8 @@ def replace_date_range(con: duckdb.DuckDBPyConnection, table: str, date_column: 
     written = con.execute("SELECT count(*) FROM _range_rows").fetchall()[0][0]
     con.execute("DROP TABLE _range_rows")
     return written
+
+
+def duckdb_settings() -> dict:
+    """Keep DuckDB inside a memory budget (it spills to disk beyond it); CSM_DUCKDB_MEMORY_LIMIT overrides."""
+    return {"memory_limit": os.environ.get("CSM_DUCKDB_MEMORY_LIMIT", "3GB"), "preserve_insertion_order": False}

@@ -3,18 +3,31 @@
 from dagster import AssetKey, MaterializeResult, MetadataValue, asset
 from dagster_duckdb import DuckDBResource
 
-from csm_analytics.health.assets import HealthConfigResource
+from csm_analytics.health.resources import HealthConfigResource
 from csm_analytics.lib.metadata import preview, table_md
 from csm_analytics.lib.warehouse import WAREHOUSE_POOL, replace_table
+from csm_analytics.portfolio.coaching import (
+    CSM_ADOPTION_SQL,
+    RENEWALS_SQL,
+    adoption_insights,
+    renewal_insights,
+)
 from csm_analytics.portfolio.kpis import CSM_PORTFOLIO_SQL, kpi_rows, tier_targets_view
-from csm_analytics.portfolio.coaching import CSM_ADOPTION_SQL, RENEWALS_SQL, adoption_insights, renewal_insights
+from csm_analytics.portfolio.metrics import (
+    QBR_COMPLIANCE_BY_CSM,
+    account_plan_status_sql,
+    engagement_cadence_sql,
+    qbr_records_sql,
+    retention_cohorts_sql,
+    revenue_retention_sql,
+)
 from csm_analytics.portfolio.rebalancing import ACCOUNTS_SQL as REBALANCE_ACCOUNTS_SQL
 from csm_analytics.portfolio.rebalancing import CSMS_SQL as REBALANCE_CSMS_SQL
 from csm_analytics.portfolio.rebalancing import plan_moves
-from csm_analytics.portfolio.scorecard import CATEGORIES, SCORECARD_SQL, strengths_and_gaps
-from csm_analytics.portfolio.metrics import (
-    QBR_COMPLIANCE_BY_CSM, account_plan_status_sql, engagement_cadence_sql, qbr_records_sql, retention_cohorts_sql,
-    revenue_retention_sql,
+from csm_analytics.portfolio.scorecard import (
+    CATEGORIES,
+    SCORECARD_SQL,
+    strengths_and_gaps,
 )
 
 RAW = {t: AssetKey(["raw", t]) for t in ("accounts", "contracts", "csm_assignments", "account_plans", "qbrs",

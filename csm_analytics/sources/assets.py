@@ -11,16 +11,23 @@ import datetime as dt
 import warnings
 
 from dagster import (
-    AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, AssetsDefinition, Failure,
-    MaterializeResult, MetadataValue, asset,
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetKey,
+    AssetsDefinition,
+    Failure,
+    MaterializeResult,
+    MetadataValue,
+    asset,
 )
 from dagster_duckdb import DuckDBResource
 
-from csm_analytics.lib.metadata import preview, table_md
-from csm_analytics.lib.resources import RawDataResource
-from csm_analytics.lib.warehouse import WAREHOUSE_POOL
-from csm_analytics.sources.validation import SourceDataError, load_table
 from csm_analytics.canonical.schemas import CANONICAL_TABLES
+from csm_analytics.lib.metadata import preview, table_md
+from csm_analytics.lib.warehouse import WAREHOUSE_POOL
+from csm_analytics.sources.resources import RawDataResource
+from csm_analytics.sources.validation import SourceDataError, load_table
 
 QUARANTINE_CHECK = "rows_quarantined"
 

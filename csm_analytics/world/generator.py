@@ -16,16 +16,26 @@ import pyarrow.parquet as pq
 from tqdm import tqdm
 
 from csm_analytics.canonical import schemas
+from csm_analytics.canonical.sql import arrow_schema
 from csm_analytics.world import signals
 from csm_analytics.world.acknowledgments import alert_acknowledgments
 from csm_analytics.world.advocacy import advocacy_tables
 from csm_analytics.world.contracts import CHURNED, RenewalSignals, build_contracts
 from csm_analytics.world.latent import (
-    CSM_NAMES, CsmTraits, latent_health, make_accounts, make_csms, with_leading_zero_cumsum,
+    CSM_NAMES,
+    CsmTraits,
+    latent_health,
+    make_accounts,
+    make_csms,
+    with_leading_zero_cumsum,
 )
 from csm_analytics.world.spec import CHUNK_ACCOUNTS, WorldSpec
-from csm_analytics.canonical.sql import arrow_schema
-from csm_analytics.world.tables import EPOCH, ChunkWriter, build_chunk_tables, usage_periods
+from csm_analytics.world.tables import (
+    EPOCH,
+    ChunkWriter,
+    build_chunk_tables,
+    usage_periods,
+)
 
 MANIFEST = "_manifest.json"
 TRUTH_DIR = "_truth"

@@ -14,10 +14,10 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from csm_analytics.canonical.schemas import SOURCE_SIGNALS
 from csm_analytics.world.contracts import opportunity_rate, win_probability
 from csm_analytics.world.generator import chunk_state
 from csm_analytics.world.latent import make_csms
-from csm_analytics.canonical.schemas import SOURCE_SIGNALS
 from csm_analytics.world.spec import CHUNK_ACCOUNTS, WorldSpec
 
 QBR_SIGNAL = SOURCE_SIGNALS.index("qbr_discussion")  # sparked by a QBR, not by the organic rate

@@ -9,9 +9,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from csm_analytics.canonical import schemas
-from csm_analytics.world.contracts import CHURNED, DOWNGRADED, RENEWED, ContractBook
+from csm_analytics.world.contracts import ContractBook
 from csm_analytics.world.latent import (
-    COUNTRIES, INDUSTRIES, PRODUCT_NAMES, SEGMENT_NAMES, TIER_NAMES, AccountTraits, CsmTraits, sigmoid,
+    COUNTRIES,
+    INDUSTRIES,
+    PRODUCT_NAMES,
+    SEGMENT_NAMES,
+    TIER_NAMES,
+    AccountTraits,
+    CsmTraits,
+    sigmoid,
 )
 from csm_analytics.world.signals import Events
 

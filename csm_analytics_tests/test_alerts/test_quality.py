@@ -8,8 +8,9 @@ import duckdb
 from dagster import DagsterInstance, materialize
 from dagster_duckdb import DuckDBResource
 
-from csm_analytics.alerts.assets import AlertOutboxResource, alert_events, alert_quality
+from csm_analytics.alerts.assets import alert_events, alert_quality
 from csm_analytics.alerts.quality import response_sla_rows
+from csm_analytics.alerts.resources import AlertOutboxResource
 
 
 def test_response_sla_by_hand():

@@ -13,8 +13,9 @@ import duckdb
 from dagster import DagsterInstance, build_sensor_context, materialize
 from dagster_duckdb import DuckDBResource
 
-from csm_analytics.alerts.assets import AlertOutboxResource, alert_delivery_sensor, alert_events
+from csm_analytics.alerts.assets import alert_delivery_sensor, alert_events
 from csm_analytics.alerts.outbox import Outbox
+from csm_analytics.alerts.resources import AlertOutboxResource
 from csm_analytics.alerts.slack import SlackMessenger
 from csm_analytics_tests.test_alerts.conftest import TEAM, make_alert
 
@@ -87,7 +88,13 @@ def test_cli_ack_dismiss_snooze(tmp_path):
 
 
 def test_run_failure_sensor_posts_to_the_ops_channel(tmp_path, slack):
-    from dagster import DagsterEventType, DagsterInstance, build_run_status_sensor_context, job, op
+    from dagster import (
+        DagsterEventType,
+        DagsterInstance,
+        build_run_status_sensor_context,
+        job,
+        op,
+    )
 
     from csm_analytics.alerts.assets import run_failure_to_ops
 

@@ -8,11 +8,16 @@ import shutil
 import duckdb
 import pytest
 from dagster import DagsterInstance, build_schedule_context, materialize
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 from dagster_duckdb import DuckDBResource
 
-from csm_analytics.churn.assets import ChurnSettingsResource, churn_assets, nightly_churn_schedule
-from csm_analytics.health.assets import HealthConfigResource
+from csm_analytics.churn.assets import churn_assets
+from csm_analytics.churn.schedules import nightly_churn_schedule
+from csm_analytics.churn.resources import ChurnSettingsResource
+from csm_analytics.health.resources import HealthConfigResource
 from csm_analytics_tests.fixtures import FIRST, LAST
 
 

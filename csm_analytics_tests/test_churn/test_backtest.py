@@ -9,9 +9,9 @@ import duckdb
 import pandas as pd
 import pytest
 
+from csm_analytics.bench.diagnostics import oracle_forecast_variance
 from csm_analytics.churn.backtest import flag_thresholds_sql, forecast_accuracy_sql
 from csm_analytics.churn.config import DEFAULT_CONFIG, load_churn_config
-from csm_analytics.bench.diagnostics import oracle_forecast_variance
 from csm_analytics.world.generator import TRUTH_DIR
 from csm_analytics_tests.fixtures import empty_raw_warehouse, insert
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from csm_analytics.canonical.schemas import CANONICAL_TABLES
 from csm_analytics.churn import telco
 from csm_analytics.sources.validation import load_table
-from csm_analytics.canonical.schemas import CANONICAL_TABLES
 
 TELCO = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "telco" / "Telco-Customer-Churn.csv"
 pytestmark = pytest.mark.skipif(not TELCO.exists(), reason=f"{TELCO} is not present")

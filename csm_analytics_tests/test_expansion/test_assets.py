@@ -10,9 +10,10 @@ from dagster import DagsterInstance, materialize
 from dagster_duckdb import DuckDBResource
 
 from csm_analytics.expansion import signals
-from csm_analytics.expansion.assets import ExpansionConfigResource, expansion_assets
+from csm_analytics.expansion.assets import expansion_assets
 from csm_analytics.expansion.config import COMPONENTS, load_expansion_config
-from csm_analytics.health.assets import HealthConfigResource
+from csm_analytics.expansion.resources import ExpansionConfigResource
+from csm_analytics.health.resources import HealthConfigResource
 from csm_analytics.world.oracle import expansion_oracle
 from csm_analytics.world.spec import WorldSpec
 

@@ -6,9 +6,10 @@ import duckdb
 import pytest
 from dagster import DagsterInstance, Definitions, materialize
 
+from csm_analytics import resources as environments
 from csm_analytics.health.assets import health_weights
-from csm_analytics.lib import environments, paths
-from csm_analytics.lib.environments import EnvironmentConfigError, current_env, resources_for
+from csm_analytics.lib import paths
+from csm_analytics.resources import EnvironmentConfigError, current_env, resources_for
 
 ENV_VARS = ("CSM_ENV", "CSM_DATA_DIR", "CSM_WAREHOUSE", "CSM_RAW_DIR", "SLACK_BOT_TOKEN", "SLACK_BASE_URL",
             "DAGSTER_HOME", "MOTHERDUCK_TOKEN")

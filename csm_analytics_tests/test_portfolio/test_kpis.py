@@ -9,8 +9,9 @@ import pytest
 from dagster import DagsterInstance, materialize
 from dagster_duckdb import DuckDBResource
 
-from csm_analytics.alerts.assets import AlertOutboxResource, alert_events, alert_response_sla
-from csm_analytics.health.assets import HealthConfigResource
+from csm_analytics.alerts.assets import alert_events, alert_response_sla
+from csm_analytics.alerts.resources import AlertOutboxResource
+from csm_analytics.health.resources import HealthConfigResource
 from csm_analytics.portfolio.assets import portfolio_assets
 from csm_analytics.portfolio.kpis import KPIS, Kpi, vs_target
 

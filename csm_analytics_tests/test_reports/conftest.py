@@ -8,8 +8,8 @@ import pytest
 from dagster import DagsterInstance, materialize
 
 from csm_analytics.definitions import build_definitions
-from csm_analytics.lib.runner import materialize_everything
 from csm_analytics.reports.qbr.assets import qbr_action_items
+from csm_analytics.runner import materialize_everything
 
 
 @pytest.fixture(scope="package")

@@ -9,16 +9,17 @@ import pytest
 from dagster import DagsterInstance, build_schedule_context, materialize
 from dagster_duckdb import DuckDBResource
 
-from csm_analytics.alerts.assets import AlertOutboxResource
 from csm_analytics.alerts.outbox import Outbox
+from csm_analytics.alerts.resources import AlertOutboxResource
 from csm_analytics.alerts.slack import SlackMessenger
-from csm_analytics.health.assets import HealthConfigResource
 from csm_analytics.health.config import load_health_config
+from csm_analytics.health.resources import HealthConfigResource
 from csm_analytics.lib.fake_slack import FakeSlack
 from csm_analytics.reports.briefs import daily
-from csm_analytics.reports.briefs.assets import (
-    BriefsConfigResource, csm_daily_brief, csm_daily_brief_job, weekday_csm_daily_brief_schedule,
-)
+from csm_analytics.reports.briefs.assets import csm_daily_brief
+from csm_analytics.reports.briefs.jobs import csm_daily_brief_job
+from csm_analytics.reports.briefs.resources import BriefsConfigResource
+from csm_analytics.reports.briefs.schedules import weekday_csm_daily_brief_schedule
 from csm_analytics.reports.briefs.config import DEFAULT_CONFIG, load_briefs_config
 from csm_analytics_tests.test_reports.briefs_world import ALERTS, build_book
 

@@ -9,7 +9,8 @@ import re
 import duckdb
 from dagster import build_schedule_context, materialize
 
-from csm_analytics.reports.executive.assets import executive_monthly_report, executive_report_schedule
+from csm_analytics.reports.executive.assets import executive_monthly_report
+from csm_analytics.reports.executive.schedules import executive_report_schedule
 
 SECTIONS = ["retention", "risk", "health-trend", "forecast-accuracy", "top-risks", "top-expansion", "leaderboard",
             "segments"]

@@ -11,9 +11,14 @@ import pandas as pd
 from dagster import DagsterInstance, materialize
 from dagster_duckdb import DuckDBResource
 
-from csm_analytics.reports.briefs.assets import BriefsConfigResource, risk_heatmap
+from csm_analytics.reports.briefs.assets import risk_heatmap
 from csm_analytics.reports.briefs.config import DEFAULT_CONFIG
-from csm_analytics.reports.briefs.heatmap import DIMENSIONS, heatmap_rows, render_risk_heatmap
+from csm_analytics.reports.briefs.heatmap import (
+    DIMENSIONS,
+    heatmap_rows,
+    render_risk_heatmap,
+)
+from csm_analytics.reports.briefs.resources import BriefsConfigResource
 from csm_analytics_tests.test_reports.briefs_world import build_book
 
 PNG = b"\x89PNG\r\n\x1a\n"

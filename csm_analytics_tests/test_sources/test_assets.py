@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 from dagster import AssetCheckSeverity, AssetKey, materialize
 from dagster_duckdb import DuckDBResource
 
-from csm_analytics.lib.resources import RawDataResource
 from csm_analytics.sources.assets import source_assets
+from csm_analytics.sources.resources import RawDataResource
 from csm_analytics.world.generator import MANIFEST
 
 

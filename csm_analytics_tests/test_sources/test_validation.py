@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from csm_analytics.canonical.schemas import CANONICAL_TABLES
 from csm_analytics.canonical.sql import sql_columns
 from csm_analytics.sources.validation import SourceDataError, load_table
-from csm_analytics.canonical.schemas import CANONICAL_TABLES
 
 LOADED_AT = dt.datetime(2026, 10, 1, 6, 0)
 GOOD_ROWS_KEPT = 3

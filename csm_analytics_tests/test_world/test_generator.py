@@ -10,8 +10,8 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from csm_analytics.world.generator import MANIFEST, generate_world, world_is_current
 from csm_analytics.canonical.schemas import CANONICAL_TABLES, to_model_frame
+from csm_analytics.world.generator import MANIFEST, generate_world, world_is_current
 from csm_analytics.world.spec import WorldSpec
 
 
@@ -65,8 +65,8 @@ def test_coarser_usage_grain(tmp_path):
 
 def test_schema_docs_are_current():
     """docs/schemas.md is rendered from the models; regenerate with `csm-analytics schemas`."""
-    from csm_analytics.lib.paths import PROJECT_ROOT
     from csm_analytics.canonical.docs import render_schema_docs
+    from csm_analytics.lib.paths import PROJECT_ROOT
 
     assert (PROJECT_ROOT / "docs" / "schemas.md").read_text() == render_schema_docs()
 

@@ -1,37 +1,32 @@
 """Dagster wiring of the briefs: the daily brief mart, its weekday Slack DMs, and the risk heatmap PNGs."""
 
 import base64
-import datetime as dt
 
 from dagster import (
-    AssetKey, Config, ConfigurableResource, DefaultScheduleStatus, MaterializeResult, MetadataValue, OpExecutionContext,
-    RunRequest, ScheduleEvaluationContext, asset, job, op, schedule,
+    AssetKey,
+    MaterializeResult,
+    MetadataValue,
+    asset,
 )
 from dagster_duckdb import DuckDBResource
 
-from csm_analytics.lib.warehouse import WAREHOUSE_POOL
-from csm_analytics.alerts.assets import AlertOutboxResource
-from csm_analytics.alerts.slack import SlackMessenger
-from csm_analytics.health.assets import HealthConfigResource
+from csm_analytics.alerts.resources import AlertOutboxResource
+from csm_analytics.health.resources import HealthConfigResource
 from csm_analytics.lib import paths
 from csm_analytics.lib.metadata import table_md
-from csm_analytics.lib.warehouse import fetch_dicts, replace_table
+from csm_analytics.lib.warehouse import WAREHOUSE_POOL, replace_table
 from csm_analytics.reports.briefs import daily
-from csm_analytics.reports.briefs.config import BriefsConfig, load_briefs_config
-from csm_analytics.reports.briefs.heatmap import heatmap_rows, render_risk_heatmap, risk_sql
+from csm_analytics.reports.briefs.heatmap import (
+    heatmap_rows,
+    render_risk_heatmap,
+    risk_sql,
+)
+from csm_analytics.reports.briefs.resources import BriefsConfigResource
 
 BRIEF_KEY = AssetKey(["marts", "csm_daily_brief"])
 HEATMAP_KEY = AssetKey(["reports", "risk_heatmap"])
 RAW = [AssetKey(["raw", t]) for t in ("accounts", "contracts", "csm_assignments", "csms")]
 
-
-class BriefsConfigResource(ConfigurableResource):
-    """Path of briefs_config.toml (daily-brief thresholds and send time, heatmap size); empty = the shipped file."""
-
-    path: str = ""
-
-    def load(self) -> BriefsConfig:
-        return load_briefs_config(self.path or None)
 
 
 def heatmap_dir():
@@ -102,40 +97,6 @@ def risk_heatmap(duckdb: DuckDBResource, briefs_config: BriefsConfigResource) ->
                 "rows_shown": table_md([(k, *v) for k, v in shown_rows.items()], ["picture", "rows", "accounts"])}
     metadata |= {f"heatmap_{name}": _png(data, name) for name, data in images.items()}
     return MaterializeResult(metadata=metadata)
-
-
-class DailyBriefSendConfig(Config):
-    date: str = ""  # YYYY-MM-DD, the day the DMs are for (one per CSM per day); empty = today (UTC)
-
-
-@op(description="DM each CSM their rows of marts.csm_daily_brief (at most once per CSM per day).")
-def send_csm_daily_briefs(context: OpExecutionContext, config: DailyBriefSendConfig, duckdb: DuckDBResource,
-                          slack: SlackMessenger) -> dict:
-    day = dt.date.fromisoformat(config.date) if config.date else dt.datetime.now(dt.timezone.utc).date()
-    with duckdb.get_connection() as con:
-        rows = fetch_dicts(con, daily.READ_SQL)
-        csms = {r["csm_id"]: r for r in fetch_dicts(con, "SELECT csm_id, name, slack_user_id FROM raw.csms")}
-        as_of = con.execute("SELECT max(as_of_date) FROM core.account_health_score").fetchall()[0][0]
-    outcome = daily.send_daily_briefs(rows, csms, slack.transport(), day, as_of)
-    context.log.info(f"daily briefs for {day}: {outcome}")
-    return outcome
-
-
-@job(description="Send each CSM their daily brief as a Slack DM (or to the file outbox without SLACK_BOT_TOKEN).")
-def csm_daily_brief_job():
-    send_csm_daily_briefs()
-
-
-SEND = load_briefs_config()
-
-
-@schedule(job=csm_daily_brief_job, cron_schedule=SEND.send_cron, execution_timezone=SEND.timezone,
-          default_status=DefaultScheduleStatus.RUNNING,
-          description="Weekdays 07:30 (briefs_config.toml): each CSM's daily brief by DM, once per CSM per day.")
-def weekday_csm_daily_brief_schedule(context: ScheduleEvaluationContext):
-    day = context.scheduled_execution_time.date().isoformat()
-    return RunRequest(run_key=f"csm_daily_brief:{day}",
-                      run_config={"ops": {"send_csm_daily_briefs": {"config": {"date": day}}}})
 
 
 brief_assets = [csm_daily_brief, risk_heatmap]

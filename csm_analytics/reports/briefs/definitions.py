@@ -1,18 +1,18 @@
 """The briefs domain: the CSM daily brief (mart, weekday Slack DM) and the risk heatmap.
 
-Its resources (`briefs_config`, `slack`, `alert_outbox`) are bound in lib/environments.py.
+Its resources (`briefs_config`, `slack`, `alert_outbox`) are bound in csm_analytics/resources.py.
 """
 
 from dagster import Definitions
 
-from csm_analytics.reports.briefs.assets import (
-    brief_assets, csm_daily_brief_job, weekday_csm_daily_brief_schedule,
-)
+from csm_analytics.reports.briefs.assets import brief_assets
+from csm_analytics.reports.briefs.jobs import csm_daily_brief_job
+from csm_analytics.reports.briefs.schedules import weekday_csm_daily_brief_schedule
 
 
 def build_defs() -> Definitions:
     return Definitions(assets=brief_assets, jobs=[csm_daily_brief_job], schedules=[weekday_csm_daily_brief_schedule],
-                       )  # briefs_config is bound with every other resource in lib/environments.py
+                       )  # briefs_config is bound with every other resource in csm_analytics/resources.py
 
 
 defs = build_defs()

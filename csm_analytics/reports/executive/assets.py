@@ -1,35 +1,26 @@
 """Dagster wiring of the executive monthly report: a monthly-partitioned asset and its schedule."""
 
 import datetime as dt
-import os
 
 from dagster import (
-    AllPartitionMapping, AssetDep, AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue,
-    MonthlyPartitionsDefinition, asset,
-    build_schedule_from_partitioned_job, define_asset_job,
+    AllPartitionMapping,
+    AssetDep,
+    AssetExecutionContext,
+    AssetKey,
+    MaterializeResult,
+    MetadataValue,
+    asset,
 )
 from dagster_duckdb import DuckDBResource
 
-from csm_analytics.lib.warehouse import WAREHOUSE_POOL
+from csm_analytics.lib.partitions import REPORT_MONTHS
 from csm_analytics.lib.paths import data_dir
+from csm_analytics.lib.warehouse import WAREHOUSE_POOL
 from csm_analytics.reports.executive.report import collect_report, render_report
-from csm_analytics.world.spec import DEFAULT_AS_OF
 
 REPORT_KEY = AssetKey(["reports", "executive_monthly_report"])
 
 
-def report_months() -> MonthlyPartitionsDefinition:
-    """Months from the first with a full year of history to the month of the last scored day (CSM_HISTORY_END)."""
-    end = os.environ.get("CSM_HISTORY_END", DEFAULT_AS_OF.isoformat())
-    end_exclusive = None
-    if end:
-        last = dt.date.fromisoformat(end)
-        end_exclusive = ((last.replace(day=28) + dt.timedelta(days=4)).replace(day=1)).isoformat()
-    return MonthlyPartitionsDefinition(start_date=os.environ.get("CSM_REPORT_START", "2025-10-01"),
-                                       end_date=end_exclusive)
-
-
-REPORT_MONTHS = report_months()
 
 
 def report_dir():
@@ -61,8 +52,4 @@ def executive_monthly_report(context: AssetExecutionContext, duckdb: DuckDBResou
         "arr_in_force": round(totals["arr"] or 0, 2), "revenue_at_risk": round(totals["revenue_at_risk"] or 0, 2)})
 
 
-executive_report_job = define_asset_job("executive_monthly_report", selection=[REPORT_KEY],
-                                        partitions_def=REPORT_MONTHS)
-# Runs on the 1st at 06:00 for the month just ended.
-executive_report_schedule = build_schedule_from_partitioned_job(executive_report_job, hour_of_day=6)
 executive_assets = [executive_monthly_report]

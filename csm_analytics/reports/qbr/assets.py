@@ -2,20 +2,24 @@
 
 import pandas as pd
 from dagster import (
-    AllPartitionMapping, AssetDep, AssetExecutionContext, AssetKey, DynamicPartitionsDefinition, MaterializeResult, MetadataValue,
-    asset, define_asset_job,
+    AllPartitionMapping,
+    AssetDep,
+    AssetExecutionContext,
+    AssetKey,
+    MaterializeResult,
+    MetadataValue,
+    asset,
 )
 from dagster_duckdb import DuckDBResource
 
-from csm_analytics.lib.warehouse import WAREHOUSE_POOL
-from csm_analytics.health.assets import HealthConfigResource
+from csm_analytics.health.resources import HealthConfigResource
 from csm_analytics.lib.metadata import preview
+from csm_analytics.lib.partitions import QBR_ACCOUNTS
 from csm_analytics.lib.paths import data_dir
-from csm_analytics.lib.warehouse import replace_table
+from csm_analytics.lib.warehouse import WAREHOUSE_POOL, replace_table
 from csm_analytics.reports.qbr.pack import build_pack, built_packs
 from csm_analytics.reports.qbr.pipeline import qbr_action_items_sql, qbr_pipeline_sql
 
-QBR_ACCOUNTS = DynamicPartitionsDefinition(name="qbr_accounts")
 PACK_KEY = AssetKey(["reports", "qbr_pack"])
 PIPELINE_KEY = AssetKey(["marts", "qbr_pipeline"])
 DUE_FOR_PACKS = ("overdue", "this quarter")
@@ -80,6 +84,4 @@ def qbr_pack(context: AssetExecutionContext, duckdb: DuckDBResource,
         "as_of": str(pack.as_of), "seconds": round(pack.seconds, 3), "health_band": pack.facts["health"]["band"]})
 
 
-qbr_packs_job = define_asset_job("qbr_packs", selection=[PACK_KEY], partitions_def=QBR_ACCOUNTS,
-                                 description="Build the QBR packs of the accounts due this quarter.")
 qbr_assets = [qbr_action_items, qbr_pipeline, qbr_pack]

@@ -7,7 +7,10 @@ materialization, and the exit code reflects failed assets and blocking checks.
 from __future__ import annotations
 
 from dagster import AssetCheckSeverity, DagsterInstance
-from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG, ASSET_PARTITION_RANGE_START_TAG
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
 
 
 def materialize_everything(instance: DagsterInstance | None = None, verbose: bool = False,
@@ -20,7 +23,8 @@ def materialize_everything(instance: DagsterInstance | None = None, verbose: boo
     """
     from dagster import AssetSelection, Definitions, define_asset_job
 
-    from csm_analytics.definitions import MATERIALIZE_JOB, defs as location_defs
+    from csm_analytics.definitions import MATERIALIZE_JOB
+    from csm_analytics.definitions import defs as location_defs
 
     defs = definitions or location_defs
 

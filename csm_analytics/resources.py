@@ -16,14 +16,15 @@ from pathlib import Path
 from dagster import EnvVar
 from dagster_duckdb import DuckDBResource
 
-from csm_analytics.alerts.assets import AlertOutboxResource
+from csm_analytics.alerts.resources import AlertOutboxResource
 from csm_analytics.alerts.slack import SlackMessenger, default_messenger
-from csm_analytics.churn.assets import ChurnSettingsResource
-from csm_analytics.expansion.assets import ExpansionConfigResource
-from csm_analytics.health.assets import HealthConfigResource
+from csm_analytics.churn.resources import ChurnSettingsResource
+from csm_analytics.expansion.resources import ExpansionConfigResource
+from csm_analytics.health.resources import HealthConfigResource
 from csm_analytics.lib import paths
-from csm_analytics.lib.resources import RawDataResource, duckdb_settings
-from csm_analytics.reports.briefs.assets import BriefsConfigResource
+from csm_analytics.lib.warehouse import duckdb_settings
+from csm_analytics.reports.briefs.resources import BriefsConfigResource
+from csm_analytics.sources.resources import RawDataResource
 
 ENVIRONMENTS = ("local", "ci", "prod")
 PROD_REQUIRED = ("CSM_WAREHOUSE", "SLACK_BOT_TOKEN", "DAGSTER_HOME")
