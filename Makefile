@@ -29,7 +29,8 @@ materialize: install ## generate the world if missing, then materialize every as
 run: materialize ## materialize, then serve the Dagster UI on http://127.0.0.1:$(PORT)
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
 
-test: install ## run the test suite
+test: install ## check the import layers, then run the test suite
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
 bench: install ## run the benchmarks and write docs/benchmarks.md

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,8 @@ os.environ.setdefault("CSM_HISTORY_END", WorldSpec().as_of.isoformat())
 from csm_analytics.health.assets import health_assets  # noqa: E402
 from csm_analytics.sources.assets import source_assets  # noqa: E402
 from csm_analytics.world.generator import generate_world  # noqa: E402
-from csm_analytics_tests.fixtures import run_health  # noqa: E402
+from csm_analytics.churn.assets import churn_assets  # noqa: E402
+from csm_analytics_tests.fixtures import run_churn, run_health  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -48,3 +50,14 @@ def scored(default_world, tmp_path_factory):
     result = run_health(default_world, warehouse, [*source_assets, *health_assets])
     assert result.success
     return result, warehouse
+
+
+@pytest.fixture(scope="session")
+def churned(scored, tmp_path_factory):
+    """(result, warehouse, models folder) after the churn assets on the scored default world; read it, or copy it."""
+    folder = tmp_path_factory.mktemp("churn")
+    warehouse = folder / "warehouse.duckdb"
+    shutil.copy(scored[1], warehouse)
+    result = run_churn(warehouse, folder / "models", churn_assets)
+    assert result.success
+    return result, warehouse, folder / "models"

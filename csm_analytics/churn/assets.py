@@ -30,19 +30,17 @@ from csm_analytics.churn.backtest import (
 )
 from csm_analytics.churn.config import ChurnConfig
 from csm_analytics.churn.features import (
-    CATEGORICAL_FEATURES,
-    NUMERIC_FEATURES,
     features_sql,
     labelled_sql,
 )
 from csm_analytics.churn.resources import ChurnSettingsResource
 from csm_analytics.churn.sampling import big_world, training_accounts
+from csm_analytics.churn.training import backtest_summary, record_version, train_champion
 from csm_analytics.health.assets import RAW_INPUTS
 from csm_analytics.health.resources import HealthConfigResource
 from csm_analytics.lib.metadata import preview, table_md
 from csm_analytics.lib.partitions import HISTORY_PARTITIONS
 from csm_analytics.lib.partitions import history_bounds as partition_bounds
-from csm_analytics.lib.stats import wilson_interval
 from csm_analytics.lib.warehouse import (
     WAREHOUSE_POOL,
     replace_date_range,
@@ -93,39 +91,21 @@ def churn_model_asset(duckdb: DuckDBResource, health_config: HealthConfigResourc
     with duckdb.get_connection() as con:
         frame, covered = _training_frame(con, health_config.load(), config)
     _, last = training_bounds()
-    validation_start = last - dt.timedelta(days=config.validation_days)
-    selection = churn_model.select_champion(frame, NUMERIC_FEATURES, CATEGORICAL_FEATURES, validation_start)
-    champion, results, valid = selection.champion, selection.results, selection.valid
-    y_valid = valid.churned.to_numpy()
-    important = churn_model.top_features(selection.models[champion], valid.reset_index(drop=True), y_valid,
-                                         NUMERIC_FEATURES + CATEGORICAL_FEATURES)
-    known = frame[frame.label_known]
-    production = churn_model.fit(champion, known, NUMERIC_FEATURES, CATEGORICAL_FEATURES)
-    card = churn_model.ModelCard(
-        version=churn_model.version_of(known, champion), champion=champion,
-        trained_at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        train_window=(str(selection.train.snapshot_date.min().date()), str(selection.train.label_resolved_on.max().date())),
-        validation_window=(str(validation_start), str(last)), validation=results,
-        calibration=churn_model.calibration_table(y_valid, selection.predictions[champion]), top_features=important,
-        features=NUMERIC_FEATURES + CATEGORICAL_FEATURES, horizon_days=config.horizon_days)
-    path = churn_model.save(production, card, churn_settings.models)
+    trained = train_champion(frame, config, last)
+    card, results, important = trained.card, trained.results, trained.important
+    path = churn_model.save(trained.model, card, churn_settings.models)
     with duckdb.get_connection() as con:
-        con.execute("CREATE SCHEMA IF NOT EXISTS ml")
-        con.execute("CREATE TABLE IF NOT EXISTS ml.churn_model_versions (version VARCHAR, champion VARCHAR, "
-                    "path VARCHAR, trained_at VARCHAR, validation_roc_auc DOUBLE, validation_brier DOUBLE)")
-        con.execute("INSERT INTO ml.churn_model_versions VALUES (?, ?, ?, ?, ?, ?)",
-                    [card.version, champion, str(path), card.trained_at, results[champion]["roc_auc"],
-                     results[champion]["brier"]])
+        record_version(con, card, path)
     rows = [(n, round(r["roc_auc"], 4), round(r["pr_auc"], 4), round(r["brier"], 4), r["rows"], r["positives"])
             for n, r in results.items()]
     return MaterializeResult(metadata={
-        "version": card.version, "champion": champion, "model_file": MetadataValue.path(str(path)),
+        "version": card.version, "champion": card.champion, "model_file": MetadataValue.path(str(path)),
         "champion_vs_challenger": table_md(rows, ["candidate", "ROC AUC", "PR AUC", "Brier", "rows", "positives"]),
         "calibration_by_decile": table_md(card.calibration, ["decile", "rows", "mean predicted", "observed"]),
         "top_features": table_md(important, ["feature", "ROC AUC drop when permuted"]),
         "train_window": f"{card.train_window[0]} .. labels resolved by {card.train_window[1]}",
         "validation_window": f"{card.validation_window[0]} .. {card.validation_window[1]}",
-        "horizon_days": config.horizon_days, "training_rows": len(known), "training_accounts": covered,
+        "horizon_days": config.horizon_days, "training_rows": trained.training_rows, "training_accounts": covered,
     })
 
 
@@ -226,29 +206,11 @@ def renewal_forecast_accuracy(duckdb: DuckDBResource, churn_settings: ChurnSetti
     with duckdb.get_connection() as con:
         rows = replace_table(con, "marts.renewal_forecast_accuracy",
                              forecast_accuracy_sql(config, thresholds="ml.churn_flag_thresholds"))
-        totals = con.execute(
-            "SELECT sum(contracts), sum(actually_churned), sum(flagged_churners), sum(predicted_churn), "
-            "sum(flagged_60d_before_end), sqrt(sum(power(variance_noise_pp * contracts, 2))) "
-            "FROM marts.renewal_forecast_accuracy").fetchall()[0]
+        summary = backtest_summary(con)
         table = preview(con, "SELECT * FROM marts.renewal_forecast_accuracy", 40)
-    contracts, churned, flagged, predicted, flagged_all, noise = (v or 0 for v in totals)
-    rate = flagged / churned if churned else None
-    interval = wilson_interval(int(flagged), int(churned))
-    variance = 100.0 * (predicted - churned) / contracts if contracts else None
-    false_alarms = flagged_all - flagged
-    false_alarm_rate = f"{false_alarms / (contracts - churned):.1%}" if contracts > churned else "n/a"
+    rate, variance = summary.rate, summary.variance_pp
     return MaterializeResult(
-        metadata={"dagster/row_count": rows, "cohorts": table,
-                  "early_warning_rate": (f"{rate:.1%} ({flagged} of {churned} churners; 95 % interval "
-                                         f"{interval[0]:.0%}-{interval[1]:.0%}; target >= {config.target_rate:.0%})"
-                                         if rate is not None else "n/a"),
-                  "flagged_renewals": f"{flagged_all} of {contracts} renewals flagged, {flagged} of them churned",
-                  "false_alarm_rate": f"{false_alarm_rate} of the {contracts - churned} renewals that did not churn "
-                                      f"were flagged ({false_alarms})",
-                  "variance_noise_pp": f"+/-{noise / contracts:.2f} pp: the standard deviation of the overall variance "
-                                       f"if every probability were exactly right (per cohort: variance_noise_pp)"
-                                       if contracts else "n/a",
-                  "variance_pp": f"{variance:+.2f} pp (target within +/-{config.max_variance_pp:g})" if variance is not None else "n/a"},
+        metadata={"dagster/row_count": rows, "cohorts": table, **summary.metadata(config)},
         check_results=[
             AssetCheckResult(check_name="early_warning_rate_meets_target", severity=AssetCheckSeverity.WARN,
                              passed=rate is not None and rate >= config.target_rate, metadata={"rate": rate or 0.0}),

@@ -6,50 +6,12 @@ import datetime as dt
 import shutil
 
 import duckdb
-import pytest
-from dagster import DagsterInstance, build_schedule_context, materialize
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
-from dagster_duckdb import DuckDBResource
+from dagster import build_schedule_context
 
 from csm_analytics.churn.assets import churn_assets
 from csm_analytics.churn.schedules import nightly_churn_schedule
-from csm_analytics.churn.resources import ChurnSettingsResource
-from csm_analytics.health.resources import HealthConfigResource
-from csm_analytics_tests.fixtures import FIRST, LAST
-
-
-def _run(warehouse, models, assets, start=FIRST, end=LAST, config_path=""):
-    return materialize(
-        assets, instance=DagsterInstance.ephemeral(),
-        resources={"duckdb": DuckDBResource(database=str(warehouse)), "health_config": HealthConfigResource(),
-                   "churn_settings": ChurnSettingsResource(model_dir=str(models), config_path=str(config_path))},
-        tags={ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end},
-    )
-
-
-@pytest.fixture(scope="module")
-def churned(scored, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("churn")
-    warehouse = folder / "warehouse.duckdb"
-    shutil.copy(scored[1], warehouse)
-    result = _run(warehouse, folder / "models", churn_assets)
-    assert result.success
-    return result, warehouse, folder / "models"
-
-
-def assert_same_snapshots(after: list[tuple], before: list[tuple]) -> None:
-    """Rows (keys..., churn_probability) equal up to one storage rounding step of the probability.
-
-    Probabilities are stored to 5 decimals. DuckDB's parallel aggregates and batched predictions can change the
-    last bit of a feature or a probability between two runs, which flips the rounding of the odd row (one account
-    of the default world when a day is re-run alone); any real difference is far larger than 1e-5."""
-    assert len(after) == len(before)
-    for new, old in zip(after, before):
-        assert [v for v in new if not isinstance(v, float)] == [v for v in old if not isinstance(v, float)]
-        assert all(abs(x - y) <= 1.0001e-5 for x, y in zip(new, old) if isinstance(x, float))
+from csm_analytics_tests.fixtures import assert_same_snapshots
+from csm_analytics_tests.fixtures import run_churn as _run
 
 
 def _metadata(result, node):

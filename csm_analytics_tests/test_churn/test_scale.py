@@ -22,7 +22,8 @@ from csm_analytics.churn.features import TRAJECTORY_FEATURES, features_sql
 from csm_analytics.churn.sampling import stratified_sample_sql, training_accounts
 from csm_analytics.health.config import DEFAULT_CONFIG as HEALTH_DEFAULT, load_health_config
 from csm_analytics_tests.fixtures import empty_raw_warehouse, insert
-from csm_analytics_tests.test_churn.test_assets import _run, assert_same_snapshots, churned  # noqa: F401  (module fixture)
+from csm_analytics_tests.fixtures import assert_same_snapshots
+from csm_analytics_tests.fixtures import run_churn as _run
 
 CONFIG = load_churn_config(DEFAULT_CONFIG)
 
@@ -87,7 +88,7 @@ def test_day_batches_bound_the_account_days_of_one_pass(strata):
 
 
 @pytest.fixture
-def warehouse(churned, tmp_path):  # noqa: F811
+def warehouse(churned, tmp_path):
     path = tmp_path / "warehouse.duckdb"
     shutil.copy(churned[1], path)
     return path
@@ -131,7 +132,7 @@ def test_chunked_predictions_equal_the_asset_and_big_worlds_name_fewer_drivers(w
     assert few.churn_probability.tolist() == chunked.churn_probability.tolist()
 
 
-def test_replay_scored_in_chunks_equals_one_frame(warehouse, churned, tmp_path):  # noqa: F811
+def test_replay_scored_in_chunks_equals_one_frame(warehouse, churned, tmp_path):
     _, _, models = churned
     small_chunks = tmp_path / "churn.toml"
     small_chunks.write_text(DEFAULT_CONFIG.read_text().replace("score_chunk_rows = 100000", "score_chunk_rows = 37")

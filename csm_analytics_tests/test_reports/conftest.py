@@ -20,17 +20,19 @@ def monkeypatch_package():
 
 
 @pytest.fixture(scope="package")
-def reporting(scored, default_world, tmp_path_factory, monkeypatch_package):
-    """(instance, warehouse, data dir, definitions) with every mart upstream of the reports materialized."""
+def reporting(churned, default_world, tmp_path_factory, monkeypatch_package):
+    """(instance, warehouse, data dir, definitions) with every mart upstream of the reports materialized.
+
+    Starts from the session's churned warehouse (sources, health and churn done once for the whole suite)."""
     folder = tmp_path_factory.mktemp("reports")
     warehouse = folder / "warehouse.duckdb"
-    shutil.copy(scored[1], warehouse)
+    shutil.copy(churned[1], warehouse)
     for name, value in {"CSM_ENV": "ci", "CSM_DATA_DIR": str(folder / "data"), "CSM_WAREHOUSE": str(warehouse),
                         "CSM_RAW_DIR": str(default_world)}.items():
         monkeypatch_package.setenv(name, value)
     definitions = build_definitions()
     instance = DagsterInstance.ephemeral()
-    assert materialize_everything(instance, groups=["churn", "alerts", "portfolio", "expansion"],
+    assert materialize_everything(instance, groups=["alerts", "portfolio", "expansion"],
                                   definitions=definitions)
     assert materialize([qbr_action_items], instance=instance, resources=dict(definitions.resources)).success
     return instance, warehouse, folder / "data", definitions
