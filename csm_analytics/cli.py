@@ -90,8 +90,28 @@ def cmd_materialize(args) -> int:
     from csm_analytics.lib.runner import materialize_everything
 
     ok = materialize_everything(verbose=True)
+    print_quarantine(paths.warehouse_path())
     print("materialize: OK" if ok else "materialize: FAILED (see the failures above)", file=sys.stdout if ok else sys.stderr)
     return 0 if ok else 1
+
+
+def print_quarantine(warehouse: Path) -> None:
+    """Rows quarantined by the latest load of each file, and where to look at them."""
+    import duckdb
+
+    from csm_analytics.sources.validation import quarantine_summary
+
+    if not warehouse.exists():
+        return
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = quarantine_summary(con)
+    if not rows:
+        print("quarantine: no row quarantined")
+        return
+    print(f"quarantine: {sum(n for _, _, n in rows):,} rows set aside, every one with its file, row and reasons in "
+          f"raw.rejected_rows (e.g. SELECT * FROM raw.rejected_rows WHERE table_name = '{rows[0][0]}'):")
+    for table, source, n in rows:
+        print(f"  {n:>10,}  {table:<26} {source}")
 
 
 def _prepare_raw_folder(raw: Path) -> bool:

@@ -127,7 +127,7 @@ def _checked_view(table: str, source: Source, columns: list[SqlColumn], keys: tu
     join = " AND ".join(f'dups."_key_{k}" IS NOT DISTINCT FROM t."{k}"' for k in keys)
     quarantined_parents = "".join(
         f""",
-        "_pq_{col}" AS (SELECT row_payload->>'$.{CANONICAL_TABLES[parent][1][0]}' AS k,
+        "_pq_{col}" AS (SELECT trim(row_payload->>'$.{CANONICAL_TABLES[parent][1][0]}') AS k,
                         min(array_to_string(reasons, '; ')) AS why
                  FROM {REJECTED_TABLE} WHERE table_name = {sql_literal(parent)} GROUP BY 1)"""
         for col, parent in parents.items() if parent in loaded_parents)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 
 import duckdb
@@ -10,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from csm_analytics.cli import _prepare_raw_folder
+from csm_analytics.sources.validation import load_table
 from csm_analytics.world.generator import ForeignFilesError, generate_world
 from csm_analytics.world.manifest import foreign_files, world_is_current
 from csm_analytics.world.spec import WorldSpec
@@ -45,13 +47,17 @@ def test_a_csv_converted_table_is_loaded_not_regenerated(tmp_path, default_world
     raw = tmp_path / "raw"
     shutil.copytree(default_world, raw)
     con = duckdb.connect()
-    con.execute(f"COPY (SELECT * FROM read_parquet('{raw / 'accounts.parquet'}')) TO '{raw / 'accounts.csv'}' (HEADER)")
-    (raw / "accounts.parquet").unlink()
+    for table in ("accounts", "support_tickets"):  # dates, timestamps, booleans and nullable integers as text
+        con.execute(f"COPY (SELECT * FROM read_parquet('{raw / table}.parquet')) TO '{raw / table}.csv' (HEADER)")
+        (raw / f"{table}.parquet").unlink()
     csv_bytes = (raw / "accounts.csv").read_bytes()
-    assert foreign_files(raw) == ["accounts.csv"]
+    assert foreign_files(raw) == ["accounts.csv", "support_tickets.csv"]
     assert _prepare_raw_folder(raw) is True
     assert "loading the folder as it is" in capsys.readouterr().out
     assert (raw / "accounts.csv").read_bytes() == csv_bytes and not (raw / "accounts.parquet").exists()
+    for table in ("csms", "accounts", "support_tickets"):
+        result = load_table(con, table, raw, dt.datetime(2026, 10, 1))
+        assert result.rows_rejected == 0 and result.rows_loaded == pq.read_metadata(default_world / f"{table}.parquet").num_rows
 
 
 def test_regeneration_keeps_unrelated_files_and_replaces_only_its_own(tmp_path):
