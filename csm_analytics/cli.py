@@ -50,7 +50,7 @@ def _spec(args) -> WorldSpec:
 
 def cmd_generate(args) -> int:
     from csm_analytics.lib import paths
-    from csm_analytics.world.generator import generate_world, world_is_current
+    from csm_analytics.world.generator import ForeignFilesError, generate_world, world_is_current
 
     spec = _spec(args)
     out = Path(args.out) if args.out else paths.raw_dir()
@@ -58,7 +58,11 @@ def cmd_generate(args) -> int:
         print(f"world in {out} is already current for this spec; use --force to regenerate")
         return 0
     started = time.perf_counter()
-    counts = generate_world(spec, out, progress=not args.quiet)
+    try:
+        counts = generate_world(spec, out, progress=not args.quiet)
+    except ForeignFilesError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"generated {spec.accounts:,} accounts into {out} in {time.perf_counter() - started:.1f}s")
     for name, rows in counts.items():
         print(f"  {name:<24} {rows:>12,} rows")
@@ -73,7 +77,6 @@ def cmd_generate(args) -> int:
 
 def cmd_materialize(args) -> int:
     from csm_analytics.lib import paths
-    from csm_analytics.world.generator import generate_world, world_is_current
 
     paths.ensure_dagster_home()
     busy = _warehouse_busy(paths.warehouse_path())
@@ -82,16 +85,61 @@ def cmd_materialize(args) -> int:
               "DuckDB allows one writer at a time: most likely a run started from the Dagster UI, or another "
               "`make materialize`, is still writing. Wait for it to finish (or stop it), then retry.", file=sys.stderr)
         return 2
-    if not args.skip_generate:
-        spec = WorldSpec()
-        if not world_is_current(spec, paths.raw_dir()):
-            print(f"generating the default demo world into {paths.raw_dir()} ...")
-            generate_world(spec, paths.raw_dir())
+    if not args.skip_generate and not _prepare_raw_folder(paths.raw_dir()):
+        return 2
     from csm_analytics.runner import materialize_everything
 
     ok = materialize_everything(verbose=True)
+    print_quarantine(paths.warehouse_path())
     print("materialize: OK" if ok else "materialize: FAILED (see the failures above)", file=sys.stdout if ok else sys.stderr)
     return 0 if ok else 1
+
+
+def print_quarantine(warehouse: Path) -> None:
+    """Rows quarantined by the latest load of each file, and where to look at them."""
+    import duckdb
+
+    from csm_analytics.sources.validation import quarantine_summary
+
+    if not warehouse.exists():
+        return
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = quarantine_summary(con)
+    if not rows:
+        print("quarantine: no row quarantined")
+        return
+    print(f"quarantine: {sum(n for _, _, n in rows):,} rows set aside, every one with its file, row and reasons in "
+          f"raw.rejected_rows (e.g. SELECT * FROM raw.rejected_rows WHERE table_name = '{rows[0][0]}'):")
+    for table, source, n in rows:
+        print(f"  {n:>10,}  {table:<26} {source}")
+
+
+def _prepare_raw_folder(raw: Path) -> bool:
+    """Generate the demo world only into a folder that holds nothing but the generator's own files.
+
+    A folder with any other file is the user's: it is loaded as it is when every canonical table is there,
+    otherwise materialize stops and names the files. Nothing of the user's is ever overwritten or deleted.
+    """
+    from csm_analytics.world.generator import generate_world
+    from csm_analytics.world.manifest import foreign_files, missing_tables, world_is_current
+
+    foreign = foreign_files(raw)
+    if foreign:
+        missing = missing_tables(raw)
+        if missing:
+            print(f"error: {raw} holds files the demo generator did not write ({', '.join(foreign)}), but no file "
+                  f"for the tables {', '.join(missing)}. Nothing was generated or deleted. To load your own data, "
+                  f"add those tables (see docs/schemas.md) and run `csm-analytics materialize --skip-generate`; "
+                  f"for the demo world, move your files out of {raw} (or use --data-dir DIR).", file=sys.stderr)
+            return False
+        print(f"{raw} holds your own files ({', '.join(foreign)}): loading the folder as it is (bring-your-own "
+              f"data; --skip-generate says so explicitly). Nothing is generated or deleted.")
+        return True
+    spec = WorldSpec()
+    if not world_is_current(spec, raw):
+        print(f"generating the default demo world into {raw} ...")
+        generate_world(spec, raw)
+    return True
 
 
 def _warehouse_busy(path: Path) -> str | None:

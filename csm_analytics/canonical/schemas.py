@@ -47,13 +47,23 @@ EXIT_REASONS = [
 
 DATE = {"sql": "DATE"}
 
+# Canonical ids (account_id, csm_id, contract_id, ...): a letter or digit, then letters, digits and . _ : -
+# (at most 64 characters). No spaces, quotes or padding, so ' ACC1' can never become a second, ghost key.
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"
+# Every date and timestamp must fall in this window; a year like 99999 or 2999 is a typo, not a plan.
+EARLIEST_DATE, LATEST_DATE = "1900-01-01", "2100-12-31"
+
 
 def _date(**kwargs) -> pa.Field:
     return pa.Field(metadata=DATE, **kwargs)
 
 
+def _id(**kwargs) -> pa.Field:
+    return pa.Field(str_matches=ID_PATTERN, **kwargs)
+
+
 class Csms(pa.DataFrameModel):
-    csm_id: Series[str] = pa.Field(unique=True)
+    csm_id: Series[str] = _id(unique=True)
     name: Series[str]
     capacity: Series[int] = pa.Field(gt=0)
     start_date: Series[pa.DateTime] = _date()
@@ -62,7 +72,7 @@ class Csms(pa.DataFrameModel):
 
 
 class Accounts(pa.DataFrameModel):
-    account_id: Series[str] = pa.Field(unique=True)
+    account_id: Series[str] = _id(unique=True)
     account_name: Series[str]
     tier: Series[str] = pa.Field(isin=TIERS)
     segment: Series[str] = pa.Field(isin=SEGMENTS)
@@ -73,8 +83,8 @@ class Accounts(pa.DataFrameModel):
 
 
 class Contracts(pa.DataFrameModel):
-    contract_id: Series[str] = pa.Field(unique=True)
-    account_id: Series[str]
+    contract_id: Series[str] = _id(unique=True)
+    account_id: Series[str] = _id()
     start_date: Series[pa.DateTime] = _date()
     end_date: Series[pa.DateTime] = _date()
     arr: Series[float] = pa.Field(gt=0)
@@ -86,16 +96,16 @@ class Contracts(pa.DataFrameModel):
 
 
 class CsmAssignments(pa.DataFrameModel):
-    account_id: Series[str]
-    csm_id: Series[str]
+    account_id: Series[str] = _id()
+    csm_id: Series[str] = _id()
     valid_from: Series[pa.DateTime] = _date()
     valid_to: Series[pa.DateTime] = _date(nullable=True)
 
 
 class Activities(pa.DataFrameModel):
-    activity_id: Series[str] = pa.Field(unique=True)
-    csm_id: Series[str]
-    account_id: Series[str]
+    activity_id: Series[str] = _id(unique=True)
+    csm_id: Series[str] = _id()
+    account_id: Series[str] = _id()
     activity_type: Series[str] = pa.Field(isin=ACTIVITY_TYPES)
     activity_date: Series[pa.DateTime] = _date()
     duration_minutes: Series[int] = pa.Field(ge=0, le=600)
@@ -103,9 +113,9 @@ class Activities(pa.DataFrameModel):
 
 
 class Qbrs(pa.DataFrameModel):
-    qbr_id: Series[str] = pa.Field(unique=True)
-    account_id: Series[str]
-    csm_id: Series[str]
+    qbr_id: Series[str] = _id(unique=True)
+    account_id: Series[str] = _id()
+    csm_id: Series[str] = _id()
     qbr_date: Series[pa.DateTime] = _date()
     topics: Series[str]
     action_items: Series[str]
@@ -116,8 +126,8 @@ class Qbrs(pa.DataFrameModel):
 
 
 class AccountPlans(pa.DataFrameModel):
-    plan_id: Series[str] = pa.Field(unique=True)
-    account_id: Series[str]
+    plan_id: Series[str] = _id(unique=True)
+    account_id: Series[str] = _id()
     period: Series[str]
     objectives: Series[str]
     expansion_targets: Series[str] = pa.Field(nullable=True)
@@ -127,8 +137,8 @@ class AccountPlans(pa.DataFrameModel):
 
 
 class SupportTickets(pa.DataFrameModel):
-    ticket_id: Series[str] = pa.Field(unique=True)
-    account_id: Series[str]
+    ticket_id: Series[str] = _id(unique=True)
+    account_id: Series[str] = _id()
     opened_at: Series[pa.DateTime]
     resolved_at: Series[pa.DateTime] = pa.Field(nullable=True)
     priority: Series[str] = pa.Field(isin=TICKET_PRIORITIES)
@@ -141,7 +151,7 @@ class ProductUsage(pa.DataFrameModel):
     users over the period, so ratios mean the same at every grain; logins and
     key-feature events are sums over the period."""
 
-    account_id: Series[str]
+    account_id: Series[str] = _id()
     usage_date: Series[pa.DateTime] = _date()
     grain: Series[str] = pa.Field(isin=USAGE_GRAINS)
     active_users: Series[float] = pa.Field(ge=0)
@@ -152,8 +162,8 @@ class ProductUsage(pa.DataFrameModel):
 
 
 class SurveyResponses(pa.DataFrameModel):
-    response_id: Series[str] = pa.Field(unique=True)
-    account_id: Series[str]
+    response_id: Series[str] = _id(unique=True)
+    account_id: Series[str] = _id()
     survey_type: Series[str] = pa.Field(isin=SURVEY_TYPES)
     response_date: Series[pa.DateTime] = _date()
     score: Series[int] = pa.Field(ge=0, le=10)
@@ -161,9 +171,9 @@ class SurveyResponses(pa.DataFrameModel):
 
 
 class Invoices(pa.DataFrameModel):
-    invoice_id: Series[str] = pa.Field(unique=True)
-    account_id: Series[str]
-    contract_id: Series[str]
+    invoice_id: Series[str] = _id(unique=True)
+    account_id: Series[str] = _id()
+    contract_id: Series[str] = _id()
     amount: Series[float] = pa.Field(gt=0)
     due_date: Series[pa.DateTime] = _date()
     paid_date: Series[pa.DateTime] = _date(nullable=True)
@@ -172,8 +182,8 @@ class Invoices(pa.DataFrameModel):
 
 
 class Incidents(pa.DataFrameModel):
-    incident_id: Series[str] = pa.Field(unique=True)
-    account_id: Series[str]
+    incident_id: Series[str] = _id(unique=True)
+    account_id: Series[str] = _id()
     occurred_at: Series[pa.DateTime]
     incident_type: Series[str] = pa.Field(isin=INCIDENT_TYPES)
     severity: Series[str] = pa.Field(isin=SEVERITIES)
@@ -181,20 +191,20 @@ class Incidents(pa.DataFrameModel):
 
 
 class ExpansionOpportunities(pa.DataFrameModel):
-    opportunity_id: Series[str] = pa.Field(unique=True)
-    account_id: Series[str]
+    opportunity_id: Series[str] = _id(unique=True)
+    account_id: Series[str] = _id()
     stage: Series[str] = pa.Field(isin=OPPORTUNITY_STAGES)
     amount: Series[float] = pa.Field(gt=0)
     created_date: Series[pa.DateTime] = _date()
     close_date: Series[pa.DateTime] = _date(nullable=True)
     status: Series[str] = pa.Field(isin=OPPORTUNITY_STATUSES)
     source_signal: Series[str] = pa.Field(isin=SOURCE_SIGNALS)
-    attributed_csm_id: Series[str] = pa.Field(nullable=True)
+    attributed_csm_id: Series[str] = _id(nullable=True)
     evidence_link: Series[str] = pa.Field(nullable=True)
 
 
 class DashboardLogins(pa.DataFrameModel):
-    csm_id: Series[str]
+    csm_id: Series[str] = _id()
     login_at: Series[pa.DateTime]
     page: Series[str]
 
@@ -202,9 +212,9 @@ class DashboardLogins(pa.DataFrameModel):
 class AlertAcknowledgments(pa.DataFrameModel):
     """Acknowledgments of critical alerts from before this platform (e.g. exported from a previous tool)."""
 
-    alert_key: Series[str] = pa.Field(unique=True)
-    account_id: Series[str]
-    csm_id: Series[str]
+    alert_key: Series[str] = _id(unique=True)
+    account_id: Series[str] = _id()
+    csm_id: Series[str] = _id()
     sent_at: Series[pa.DateTime]
     acknowledged_at: Series[pa.DateTime] = pa.Field(nullable=True)
 
@@ -212,8 +222,8 @@ class AlertAcknowledgments(pa.DataFrameModel):
 class OpportunityStageHistory(pa.DataFrameModel):
     """Every stage an expansion opportunity entered, with the day it entered it (the CRM's stage history)."""
 
-    opportunity_id: Series[str]
-    account_id: Series[str]
+    opportunity_id: Series[str] = _id()
+    account_id: Series[str] = _id()
     stage: Series[str] = pa.Field(isin=OPPORTUNITY_STAGES)
     entered_date: Series[pa.DateTime] = _date()
 
@@ -222,8 +232,8 @@ class IntentSignals(pa.DataFrameModel):
     """Product-telemetry expansion intent: interest in hiring in a new country (`country` says which), and
     contractor-of-record usage that looks like EOR (contractors engaged full-time in one country for months)."""
 
-    signal_id: Series[str] = pa.Field(unique=True)
-    account_id: Series[str]
+    signal_id: Series[str] = _id(unique=True)
+    account_id: Series[str] = _id()
     signal_date: Series[pa.DateTime] = _date()
     signal_type: Series[str] = pa.Field(isin=INTENT_SIGNAL_TYPES)
     country: Series[str] = pa.Field(nullable=True)
@@ -232,8 +242,8 @@ class IntentSignals(pa.DataFrameModel):
 class Referrals(pa.DataFrameModel):
     """Referrals and warm introductions a client offered; some become new-logo opportunities."""
 
-    referral_id: Series[str] = pa.Field(unique=True)
-    account_id: Series[str]
+    referral_id: Series[str] = _id(unique=True)
+    account_id: Series[str] = _id()
     referral_date: Series[pa.DateTime] = _date()
     referral_type: Series[str] = pa.Field(isin=REFERRAL_TYPES)
     prospect_name: Series[str]
@@ -245,8 +255,8 @@ class Referrals(pa.DataFrameModel):
 class ExitReasons(pa.DataFrameModel):
     """The exit reason recorded for each churned contract (from the exit interview)."""
 
-    contract_id: Series[str] = pa.Field(unique=True)
-    account_id: Series[str]
+    contract_id: Series[str] = _id(unique=True)
+    account_id: Series[str] = _id()
     recorded_date: Series[pa.DateTime] = _date()
     exit_reason: Series[str] = pa.Field(isin=EXIT_REASONS)
 
@@ -273,6 +283,16 @@ CANONICAL_TABLES: dict[str, tuple[type[pa.DataFrameModel], tuple[str, ...], dict
     "referrals": (Referrals, ("referral_id",), {"account_id": "accounts"}),
     "exit_reasons": (ExitReasons, ("contract_id",), {"account_id": "accounts"}),
 }
+
+
+# Rules across columns of one row: (SQL predicate over the row's typed columns, reason when it is false).
+ROW_RULES: dict[str, list[tuple[str, str]]] = {
+    "contracts": [("end_date >= start_date", "end_date: must not be before start_date")],
+    "csm_assignments": [("valid_to IS NULL OR valid_to >= valid_from", "valid_to: must not be before valid_from")],
+}
+
+# Tables that may not be empty: a header-only file for one of these blocks its load (the previous load stays).
+REQUIRED_TABLES = ("accounts", "contracts")
 
 
 def to_model_frame(model: type[pa.DataFrameModel], table) -> pd.DataFrame:

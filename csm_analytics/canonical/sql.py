@@ -8,6 +8,22 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
+from csm_analytics.canonical.schemas import EARLIEST_DATE, ID_PATTERN, LATEST_DATE
+
+# The only text a CSV cell may hold for each typed column. DuckDB's casts are lenient ('3.5' -> 4 in a BIGINT,
+# '0x10' -> 16, a '+02:00' offset dropped, a 5-digit year): any other spelling is quarantined, never coerced.
+TEXT_FORMS = {
+    "BIGINT": r"^[+-]?[0-9]+$",
+    "DOUBLE": r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$",
+    "BOOLEAN": r"^(?i)(true|false|t|f|1|0)$",
+    "DATE": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+    "TIMESTAMP": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?)?$",
+}
+TEXT_FORM_HINTS = {
+    "BIGINT": "a whole number in decimal digits", "DOUBLE": "a decimal number", "BOOLEAN": "true or false",
+    "DATE": "YYYY-MM-DD", "TIMESTAMP": "YYYY-MM-DD HH:MM[:SS[.ffffff]] in UTC, without an offset",
+}
+
 
 @dataclass(frozen=True)
 class SqlColumn:
@@ -42,6 +58,10 @@ def _check_sql(check) -> tuple[str, str]:
     if name == "isin":
         values = ", ".join(sql_literal(v) for v in s["allowed_values"])
         return f"{{c}} IN ({values})", f"must be one of {list(s['allowed_values'])}"
+    if name == "str_matches" and s["pattern"] == ID_PATTERN:
+        return (f"regexp_matches({{c}}, {sql_literal(ID_PATTERN)})",
+                "must be a canonical id: a letter or digit, then letters, digits, '.', '_', ':' or '-' "
+                "(no spaces or quotes, at most 64 characters)")
     if name == "str_matches":
         return f"regexp_matches({{c}}, {sql_literal(s['pattern'])})", f"must match {s['pattern']}"
     if name == "str_length":
@@ -60,8 +80,18 @@ def sql_columns(model) -> list[SqlColumn]:
             "int64": "BIGINT", "Int64": "BIGINT", "float64": "DOUBLE", "bool": "BOOLEAN", "boolean": "BOOLEAN",
             "str": "VARCHAR", "string": "VARCHAR", "object": "VARCHAR", "datetime64[ns]": "TIMESTAMP",
         }[dtype]
-        out.append(SqlColumn(name, sql_type, bool(col.nullable), tuple(_check_sql(c) for c in col.checks)))
+        out.append(SqlColumn(name, sql_type, bool(col.nullable), _generic_checks(sql_type) + tuple(_check_sql(c) for c in col.checks)))
     return out
+
+
+def _generic_checks(sql_type: str) -> tuple[tuple[str, str], ...]:
+    """Rules every column of a type carries. NaN and infinity need their own: in DuckDB `NaN > 0` is true."""
+    if sql_type == "DOUBLE":
+        return (("isfinite({c})", "must be a finite number (not NaN or infinity)"),)
+    if sql_type in ("DATE", "TIMESTAMP"):
+        return ((f"CAST({{c}} AS DATE) BETWEEN DATE '{EARLIEST_DATE}' AND DATE '{LATEST_DATE}'",
+                 f"must be between {EARLIEST_DATE} and {LATEST_DATE}"),)
+    return ()
 
 
 SQL_TO_ARROW = {

@@ -1,8 +1,9 @@
 """One asset per canonical raw table, validated in DuckDB SQL against its pandera model.
 
-Valid rows land in `raw.<table>`; the rest go to `raw.rejected_rows`. A blocking
-check fails when the quarantined share exceeds `RawDataResource.max_rejected_share`
-(a broken feed); below it, the check warns and the valid rows flow on.
+Valid rows are staged; the rest go to `raw.rejected_rows`. A feed blocks when the quarantined share
+exceeds `RawDataResource.max_rejected_share`, or a required table is empty: the staged rows are then
+discarded, `raw.<table>` keeps its last good load, the check fails with ERROR and the step fails, so
+nothing downstream runs on it. Below the limit the check warns and the staged rows replace the table.
 """
 
 from __future__ import annotations
@@ -40,15 +41,15 @@ def _table_schema(model):
         return pandera_schema_to_dagster_type(model).metadata["schema"]
 
 
-def quarantine_check_result(rows_read: int, rows_rejected: int, max_share: float, reasons) -> AssetCheckResult:
+def quarantine_check_result(rows_read: int, rows_rejected: int, max_share: float, reasons,
+                            blocked: str | None = None) -> AssetCheckResult:
     share = rows_rejected / rows_read if rows_read else 0.0
-    blocked = share > max_share
     return AssetCheckResult(
         check_name=QUARANTINE_CHECK,
-        passed=rows_rejected == 0,
+        passed=rows_rejected == 0 and not blocked,
         severity=AssetCheckSeverity.ERROR if blocked else AssetCheckSeverity.WARN,
-        description=(f"{rows_rejected} of {rows_read} rows quarantined ({share:.2%}); "
-                     f"{'blocking: above' if blocked else 'within'} the {max_share:.2%} limit"),
+        description=blocked or (f"{rows_rejected} of {rows_read} rows quarantined ({share:.2%}); "
+                                f"within the {max_share:.2%} limit"),
         metadata={"rows_rejected": rows_rejected, "rejected_share": share,
                   "top_reasons": table_md(reasons, ["reason", "rows"])},
     )
@@ -70,15 +71,23 @@ def build_source_asset(table: str) -> AssetsDefinition:
         check_specs=[AssetCheckSpec(QUARANTINE_CHECK, asset=key, blocking=True,
                                     description="Rows that failed validation and were quarantined.")],
     )
-    def _source(duckdb: DuckDBResource, raw_data: RawDataResource) -> MaterializeResult:
+    def _source(duckdb: DuckDBResource, raw_data: RawDataResource):
         loaded_at = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
         with duckdb.get_connection() as con:
             try:
-                result = load_table(con, table, raw_data.path, loaded_at)
+                result = load_table(con, table, raw_data.path, loaded_at, raw_data.max_rejected_share)
             except SourceDataError as exc:
                 raise Failure(description=str(exc), metadata={"table": table}) from exc
-            sample = preview(con, f"SELECT * FROM raw.{table}", 5)
-        return MaterializeResult(
+            sample = None if result.blocked else preview(con, f"SELECT * FROM raw.{table}", 5)
+        check = quarantine_check_result(result.rows_read, result.rows_rejected, raw_data.max_rejected_share,
+                                        result.top_reasons, result.blocked)
+        if result.blocked:
+            # The staged rows were discarded: raw.<table> still holds its last good load. Report the check,
+            # then fail the step, so no materialization claims a table that did not change.
+            yield check
+            raise Failure(description=result.blocked, metadata={"table": table, "rows_read": result.rows_read,
+                                                                "rows_rejected": result.rows_rejected})
+        yield MaterializeResult(
             metadata={
                 "dagster/row_count": result.rows_loaded,
                 "dagster/column_schema": _table_schema(model),
@@ -88,8 +97,7 @@ def build_source_asset(table: str) -> AssetsDefinition:
                 "ignored_columns": ", ".join(result.ignored_columns) or "none",
                 "preview": sample,
             },
-            check_results=[quarantine_check_result(result.rows_read, result.rows_rejected,
-                                                   raw_data.max_rejected_share, result.top_reasons)],
+            check_results=[check],
         )
 
     return _source

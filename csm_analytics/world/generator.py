@@ -7,7 +7,6 @@ The same spec gives byte-identical files.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +28,9 @@ from csm_analytics.world.latent import (
     make_csms,
     with_leading_zero_cumsum,
 )
+from csm_analytics.world.manifest import (
+    MANIFEST, TRUTH_DIR, ForeignFilesError, check_can_generate, manifest_text, remove_owned, world_is_current,
+)
 from csm_analytics.world.spec import CHUNK_ACCOUNTS, WorldSpec
 from csm_analytics.world.tables import (
     EPOCH,
@@ -37,8 +39,6 @@ from csm_analytics.world.tables import (
     usage_periods,
 )
 
-MANIFEST = "_manifest.json"
-TRUTH_DIR = "_truth"
 TRUTH_SCHEMAS = {
     "account_truth": pa.schema([
         ("account_id", pa.string()), ("trajectory", pa.string()), ("onset_date", pa.date32()),
@@ -55,23 +55,19 @@ TRUTH_SCHEMAS = {
 }
 
 
-def world_is_current(spec: WorldSpec, out: Path) -> bool:
-    manifest = out / MANIFEST
-    if not manifest.exists():
-        return False
-    if any(not (out / f"{name}.parquet").exists() for name in schemas.CANONICAL_TABLES):
-        return False  # written by an older generator that lacked a table
-    return json.loads(manifest.read_text()).get("spec") == spec.manifest()
-
-
 def generate_world(spec: WorldSpec, out: Path, progress: bool = True) -> dict[str, int]:
-    """Write one Parquet file per canonical table into `out` (and ground truth into `out/_truth`)."""
+    """Write one Parquet file per canonical table into `out` (and ground truth into `out/_truth`).
+
+    Only files the previous manifest lists are replaced or deleted; a user's file the world would overwrite
+    or shadow (a CSV of the same table) stops generation with `ForeignFilesError` before anything is written.
+    """
     out = Path(out)
-    if out.exists():
-        for child in out.iterdir():
-            if child.suffix == ".parquet" or child.name in (MANIFEST, TRUTH_DIR):
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
+    written = [f"{name}.parquet" for name in schemas.CANONICAL_TABLES] + [f"{TRUTH_DIR}/{name}.parquet" for name in TRUTH_SCHEMAS]
+    check_can_generate(out, written)
+    remove_owned(out)
     (out / TRUTH_DIR).mkdir(parents=True, exist_ok=True)
+    # Claim the files before writing them, so an interrupted run leaves files the next run may replace.
+    (out / MANIFEST).write_text(json.dumps({"spec": None, "files": {rel: None for rel in written}}))
     csms = make_csms(spec)
     writers = {
         name: pq.ParquetWriter(out / f"{name}.parquet", arrow_schema(model), compression="zstd")
@@ -91,7 +87,7 @@ def generate_world(spec: WorldSpec, out: Path, progress: bool = True) -> dict[st
     finally:
         for w in [*writers.values(), *truth.values()]:
             w.close()
-    (out / MANIFEST).write_text(json.dumps({"spec": spec.manifest(), "rows": counts}, indent=2, sort_keys=True))
+    (out / MANIFEST).write_text(manifest_text(spec, counts, out, written))
     return counts
 
 
@@ -188,4 +184,4 @@ def _write_truth(w: ChunkWriter, acc, book, health, truth) -> None:
     }))
 
 
-__all__ = ["generate_world", "world_is_current", "CHURNED", "MANIFEST", "TRUTH_DIR"]
+__all__ = ["generate_world", "world_is_current", "CHURNED", "MANIFEST", "TRUTH_DIR", "ForeignFilesError"]
