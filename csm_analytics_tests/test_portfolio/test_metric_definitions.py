@@ -104,7 +104,7 @@ def test_engagement_cadence_keeps_renewal_months(tmp_path):
     assert (june.touches, june.on_target) == (4, True)  # Enterprise target: 4 a month
 
 
-def test_scorecard_activity_is_pooled_and_nps_covers_the_calendar_quarter(tmp_path):
+def test_scorecard_activity_is_pooled_nps_covers_the_calendar_quarter_and_expansion_is_gross(tmp_path):
     con = empty_raw_warehouse(tmp_path / "wh.duckdb")
     q, t0 = D(2025, 12, 31), D(2025, 1, 1)
     con.execute("INSERT INTO raw.csms VALUES ('S', 'S', 10, DATE '2020-01-01', 'M', 'UX')")
@@ -112,7 +112,10 @@ def test_scorecard_activity_is_pooled_and_nps_covers_the_calendar_quarter(tmp_pa
     con.execute("CREATE SCHEMA marts; CREATE SCHEMA core")
     con.execute("CREATE TABLE marts.retention_cohorts (quarter_end DATE, cohort_date DATE, account_id VARCHAR, "
                 "csm_id VARCHAR, segment VARCHAR, tier VARCHAR, start_arr DOUBLE, end_arr DOUBLE, contraction_arr DOUBLE)")
-    con.execute("INSERT INTO marts.retention_cohorts VALUES (?, ?, 'A1', 'S', 'Large', 'Core', 100, 100, 0)", [q, t0])
+    # A2 was cut by 30 at renewal and gained 40 of expansion: gross expansion 40 of a 200 start = 20 % -> 100 points
+    # (netting would give 10 / 200 = 5 % -> 25)
+    con.execute("INSERT INTO marts.retention_cohorts VALUES (?, ?, 'A1', 'S', 'Large', 'Core', 100, 100, 0), "
+                "(?, ?, 'A2', 'S', 'Large', 'Core', 100, 110, 30)", [q, t0, q, t0])
     con.execute("CREATE TABLE core.account_health_history (account_id VARCHAR, as_of_date DATE, health_score DOUBLE, "
                 "band VARCHAR)")
     con.execute("INSERT INTO core.account_health_history VALUES ('A1', ?, 80, 'Healthy'), ('A1', ?, 80, 'Healthy')", [t0, q])
@@ -131,6 +134,7 @@ def test_scorecard_activity_is_pooled_and_nps_covers_the_calendar_quarter(tmp_pa
     card = con.execute(SCORECARD_SQL).df().set_index("csm_id").loc["S"]
     assert card.activity_engagement == 28.6
     assert card.customer_satisfaction == 70.0
+    assert card.expansion == 100.0
 
 
 def _kpi(prefix):
