@@ -90,3 +90,5 @@ def test_health_ratio_is_same_size_against_same_size():
     assert "| 100,000 | DuckDB SQL, default threads | 2.00 s | 200 MB | 2.0x | median of 3 |" in lines
     assert "| 100,000 | careful pandas | 4.00 s | 300 MB | 1.0x | median of 3 |" in lines
     assert not any(line.startswith("| 1,000,000") for line in lines)
+    # within each pair: 5/1, 3/10, 4/2
+    assert "100,000 accounts, pandas time ÷ SQL time within each pair of runs: 5.0x, 0.3x, 2.0x (median **2.0x**)." in lines

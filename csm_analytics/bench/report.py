@@ -176,7 +176,7 @@ def health(health_runs: dict[int, dict[str, list[dict]]]) -> list[str]:
              "and band) in an in-memory DuckDB over the files, on its default threads (one per core) and on one "
              "thread. Pandas: `health/pandas_reference.py`, which reads only the columns the score needs and only the "
              "rows inside its windows, then computes the nine components with vectorised group-bys (single-threaded, "
-             "as pandas is). A test checks the two give the same score on every account.", "",
+             "as pandas is). Wall time runs from the first file read to the scores (interpreter start and imports excluded, for both). A test checks the two give the same score on every account.", "",
              "| accounts | implementation | wall time | peak RSS | pandas time / this | runs |",
              "|---:|---|---:|---:|---:|---|"]
     for n, kinds in sorted(health_runs.items()):
@@ -190,6 +190,10 @@ def health(health_runs: dict[int, dict[str, list[dict]]]) -> list[str]:
                 secs = med(r["seconds"] for r in runs)
                 lines.append(f"| {n:,} | {label} | {secs:.2f} s | {mb(med(r['peak_rss'] for r in runs))} | "
                              f"{pandas_secs / secs:.1f}x | {_runs_note(runs)} |")
+        if "sql" in kinds:
+            paired = [p["seconds"] / q["seconds"] for p, q in zip(kinds["pandas"], kinds["sql"])]
+            lines += ["", f"{n:,} accounts, pandas time ÷ SQL time within each pair of runs: "
+                          f"{', '.join(f'{x:.1f}x' for x in paired)} (median **{med(paired):.1f}x**)."]
     return lines
 
 
