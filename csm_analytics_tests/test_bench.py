@@ -76,3 +76,19 @@ def test_big_worlds_build_only_the_soonest_due_qbr_packs(tmp_path):
     defs = Definitions(resources={"duckdb": DuckDBResource(database=str(path))})
     assert _soonest_due(defs, 3) == ["A1", "A2", "A3"]  # overdue first, then by due date and account
     assert _soonest_due(defs, 10) == ["A1", "A2", "A3", "A4"]  # never a pack that is not due
+
+
+def test_health_ratio_is_same_size_against_same_size():
+    from csm_analytics.bench.report import health
+
+    mb = 2**20
+    runs = {100_000: {"pandas": [{"seconds": s, "peak_rss": 300 * mb} for s in (5.0, 3.0, 4.0)],
+                      "sql": [{"seconds": s, "peak_rss": 200 * mb} for s in (1.0, 10.0, 2.0)]},
+            1_000_000: {"sql": [{"seconds": 1.0, "peak_rss": mb}]}}  # no pandas at this size: no ratio, no row
+    lines = health(runs)
+    # medians: pandas 4 s, SQL 2 s -> 2.0x; the pandas row against itself is 1.0x
+    assert "| 100,000 | DuckDB SQL, default threads | 2.00 s | 200 MB | 2.0x | median of 3 |" in lines
+    assert "| 100,000 | careful pandas | 4.00 s | 300 MB | 1.0x | median of 3 |" in lines
+    assert not any(line.startswith("| 1,000,000") for line in lines)
+    # within each pair: 5/1, 3/10, 4/2
+    assert "100,000 accounts, pandas time ÷ SQL time within each pair of runs: 5.0x, 0.3x, 2.0x (median **2.0x**)." in lines

@@ -157,7 +157,7 @@ def _materialize_child(data_dir: str, accounts: int, mode: str = "full") -> dict
 
 
 def _pandas_health_child(raw_dir: str) -> dict:
-    """The plain-pandas health score for the latest day (reading the tables included)."""
+    """The careful-pandas health score for the latest day, reading the Parquet files included."""
     from csm_analytics.health.config import load_health_config
     from csm_analytics.health.pandas_reference import (
         health_components_pandas,
@@ -169,13 +169,45 @@ def _pandas_health_child(raw_dir: str) -> dict:
     sampler = RssSampler()
     sampler.start()
     started = time.perf_counter()
-    raw = read_raw(Path(raw_dir))
+    raw = read_raw(Path(raw_dir), DEFAULT_AS_OF)
     read_seconds = time.perf_counter() - started
     config = load_health_config()
     scores = health_score_pandas(health_components_pandas(raw, DEFAULT_AS_OF, config), config)
     seconds = time.perf_counter() - started
     sampler.stop.set()
     return {"seconds": seconds, "read_seconds": read_seconds, "peak_rss": sampler.peak(), "accounts": len(scores)}
+
+
+def _sql_health_child(raw_dir: str, threads: str = "0") -> dict:
+    """The same day's health score with the assets' SQL (components, then score and band), DuckDB in memory
+    reading the same Parquet files; `threads` 0 = DuckDB's default (one per core)."""
+    import duckdb
+
+    from csm_analytics.health.components import components_sql
+    from csm_analytics.health.config import load_health_config
+    from csm_analytics.health.pandas_reference import TABLES
+    from csm_analytics.health.scoring import history_sql
+    from csm_analytics.sources.validation import _sql_literal
+    from csm_analytics.world.spec import DEFAULT_AS_OF
+
+    sampler = RssSampler()
+    sampler.start()
+    started = time.perf_counter()
+    config = load_health_config()
+    con = duckdb.connect()
+    if int(threads):
+        con.execute(f"SET threads = {int(threads)}")
+    con.execute("CREATE SCHEMA raw")
+    for table in TABLES:
+        path = _sql_literal(str(Path(raw_dir) / f"{table}.parquet"))
+        con.execute(f"CREATE VIEW raw.{table} AS SELECT * FROM read_parquet({path})")
+    con.execute(f"CREATE TABLE components AS {components_sql(DEFAULT_AS_OF, DEFAULT_AS_OF, config)}")
+    con.execute(f"CREATE TABLE scores AS {history_sql(DEFAULT_AS_OF, DEFAULT_AS_OF, config, components_table='components')}")
+    accounts = con.execute("SELECT count(*) FROM scores").fetchall()[0][0]
+    seconds = time.perf_counter() - started
+    sampler.stop.set()
+    return {"seconds": seconds, "peak_rss": sampler.peak(), "accounts": accounts,
+            "threads": con.execute("SELECT current_setting('threads')").fetchall()[0][0]}
 
 
 def _alert_latency_child(data_dir: str, trials: int = 3) -> dict:
@@ -260,6 +292,7 @@ def _qbr_portfolio_child(data_dir: str) -> dict:
 CHILDREN = {"generate": lambda n, out: _generate_child(int(n), out),
             "materialize": lambda data, n, mode="full": _materialize_child(data, int(n), mode),
             "pandas_health": lambda raw: _pandas_health_child(raw),
+            "sql_health": lambda raw, threads="0": _sql_health_child(raw, threads),
             "alert_latency": lambda data: _alert_latency_child(data),
             "qbr_portfolio": lambda data: _qbr_portfolio_child(data)}
 

@@ -39,7 +39,7 @@ RETENTION = [
         SELECT 'all', count(*), count(e.account_id), count(*), count(e.account_id) / nullif(count(*), 0)
         FROM (SELECT DISTINCT account_id FROM raw.contracts WHERE {T} - 365 BETWEEN start_date AND end_date) s
         LEFT JOIN {ACTIVE} e USING (account_id)"""),
-    CatalogueKpi("retention", "Customer Downgrade Rate", "share", _share(
+    CatalogueKpi("retention", "Customer Downgrade Rate (contracts downgraded at renewal)", "share", _share(
         "count(*) FILTER (renewal_outcome = 'downgraded')", "count(*)",
         f"raw.contracts WHERE renewal_outcome IS NOT NULL AND end_date {TTM}")),
     CatalogueKpi("retention", "Downgrade-to-Churn Conversion Rate", "share", _share(

@@ -38,14 +38,14 @@ RAW = {t: AssetKey(["raw", t]) for t in ("accounts", "contracts", "csm_assignmen
        deps=[RAW["contracts"], RAW["accounts"], RAW["csm_assignments"], RAW["product_usage"],
              AssetKey(["core", "health_band_transitions"]), AssetKey(["raw", "activities"]),
              AssetKey(["raw", "expansion_opportunities"])],
-       description="Trailing-12-month GRR, NRR, logo retention and downgrade rate per quarter end, by CSM, segment and tier "
+       description="Trailing-12-month GRR, NRR, logo retention and net-ARR-down rate per quarter end, by CSM, segment and tier "
                    "(and marts.retention_cohorts, the account rows behind them).")
 def revenue_retention(duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:
         cohorts = replace_table(con, "marts.retention_cohorts", retention_cohorts_sql())
         rows = replace_table(con, "marts.revenue_retention", revenue_retention_sql())
         book = preview(con, "SELECT quarter_end, accounts_at_start, start_arr, end_arr, grr, nrr, logo_retention, "
-                            "downgrade_rate FROM marts.revenue_retention WHERE dimension = 'all'", 12)
+                            "net_arr_down_rate FROM marts.revenue_retention WHERE dimension = 'all'", 12)
     return MaterializeResult(metadata={"dagster/row_count": rows, "cohort_rows": cohorts, "whole_book": book})
 
 

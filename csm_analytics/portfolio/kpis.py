@@ -34,10 +34,10 @@ KPIS = [
                coalesce(sum(amount), 0),
                coalesce(sum(amount) FILTER (attributed_csm_id IS NOT NULL AND evidence_link IS NOT NULL), 0)
         FROM raw.expansion_opportunities WHERE status = 'won' AND close_date > {LAST_DAY} - 365"""),
-    Kpi("Alert response time, critical (median hours)", "< 4 h", """
+    Kpi("Alert response time, critical (median hours, acknowledged alerts only)", "< 4 h", """
         SELECT coverage, acknowledged, coverage, median_hours_to_ack FROM marts.alert_response_sla
         WHERE severity = 'critical'""", high=4),
-    Kpi("Alert response time, non-critical (median hours)", "< 24 h", """
+    Kpi("Alert response time, non-critical (median hours, acknowledged alerts only)", "< 24 h", """
         SELECT coverage, acknowledged, coverage, median_hours_to_ack FROM marts.alert_response_sla
         WHERE severity = 'warning'""", high=24),
     Kpi("QBR completion", "> 90 %", """
@@ -52,18 +52,28 @@ KPIS = [
         FROM (SELECT c.touches_30d >= t.touches_per_month AS engagement_on_target
               FROM core.account_health_components c JOIN tier_targets t USING (tier)
               WHERE c.as_of_date = (SELECT max(as_of_date) FROM core.account_health_components))""", low=1.0),
-    Kpi("Escalations per 100 managed clients (last 91 days)", "< 5 per quarter", f"""
-        SELECT (SELECT count(*) FROM {ACTIVE}), count(*), (SELECT count(*) FROM {ACTIVE}),
-               100.0 * count(*) / (SELECT count(*) FROM {ACTIVE})
-        FROM raw.support_tickets WHERE escalated AND opened_at::DATE > {LAST_DAY} - 91""", high=5),
+    # one population: the clients managed at some point of the window, and their escalations
+    Kpi("Escalations per 100 managed clients (last 91 days)", "< 5 per 91 days", f"""
+        WITH managed AS (SELECT DISTINCT account_id FROM raw.contracts
+                         WHERE start_date <= {LAST_DAY} AND end_date > {LAST_DAY} - 91),
+        escalations AS (SELECT count(*) AS n FROM raw.support_tickets t JOIN managed USING (account_id)
+                        WHERE t.escalated AND t.opened_at::DATE > {LAST_DAY} - 91 AND t.opened_at::DATE <= {LAST_DAY})
+        SELECT (SELECT count(*) FROM managed), n, (SELECT count(*) FROM managed),
+               100.0 * n / nullif((SELECT count(*) FROM managed), 0) FROM escalations""", high=5),
     Kpi("CSM utilization (clients / capacity)", "80-100 %", """
         SELECT count(*), sum(client_count), sum(capacity), sum(client_count) / sum(capacity) FROM marts.csm_portfolio""",
         low=0.80, high=1.00),
-    Kpi("Data adoption (CSMs using the analytics >= 3x a week, last 4 weeks)", "> 80 %", f"""
-        SELECT count(*), count(*) FILTER (logins >= 12), count(*), avg((logins >= 12)::INT)
-        FROM (SELECT s.csm_id, count(l.login_at) AS logins FROM raw.csms s
-              LEFT JOIN raw.dashboard_logins l ON l.csm_id = s.csm_id AND l.login_at::DATE > {LAST_DAY} - 28
-              GROUP BY s.csm_id)""", low=0.80),
+    # week w = the 7 days ending T - 7w; a CSM adopts when each of the 4 weeks has 3 logins or more
+    Kpi("Data adoption (CSMs using the analytics >= 3x in each of the last 4 weeks)", "> 80 %", f"""
+        WITH weekly AS (
+            SELECT csm_id, ({LAST_DAY} - login_at::DATE) // 7 AS week, count(*) AS logins FROM raw.dashboard_logins
+            WHERE login_at::DATE BETWEEN {LAST_DAY} - 27 AND {LAST_DAY} GROUP BY ALL),
+        adopted AS (
+            SELECT s.csm_id, min(coalesce(w.logins, 0)) >= 3 AS adopted
+            FROM raw.csms s CROSS JOIN range(4) r(week)
+            LEFT JOIN weekly w ON w.csm_id = s.csm_id AND w.week = r.week
+            GROUP BY s.csm_id)
+        SELECT count(*), count(*) FILTER (adopted), count(*), avg(adopted::INT) FROM adopted""", low=0.80),
     Kpi("Time to full portfolio for new CSMs (median days)", "< 8 weeks (56 days)", f"""
         WITH new_csms AS (SELECT csm_id, start_date FROM raw.csms WHERE start_date > {LAST_DAY} - 730),
         books AS (SELECT n.csm_id, n.start_date, a.valid_from,

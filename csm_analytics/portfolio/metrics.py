@@ -25,7 +25,12 @@ quarters AS (
 arr AS (
     SELECT q.quarter_end, c.account_id,
            sum(c.arr) FILTER (CAST(q.quarter_end - INTERVAL 364 DAY AS DATE) BETWEEN c.start_date AND c.end_date) AS start_arr,
-           coalesce(sum(c.arr) FILTER (q.quarter_end BETWEEN c.start_date AND c.end_date), 0) AS end_arr
+           coalesce(sum(c.arr) FILTER (q.quarter_end BETWEEN c.start_date AND c.end_date), 0) AS end_arr,
+           -- ARR cut at a downgrade renewal whose next contract starts inside (t0, Q]: counted before any
+           -- expansion folded into the same renewal, so the two never net out
+           coalesce(sum(c.downgrade_amount) FILTER (c.renewal_outcome = 'downgraded'
+               AND c.end_date BETWEEN CAST(q.quarter_end - INTERVAL 364 DAY AS DATE) AND q.quarter_end - 1), 0)
+               AS downgraded_arr
     FROM quarters q JOIN raw.contracts c
       ON c.start_date <= q.quarter_end AND c.end_date >= CAST(q.quarter_end - INTERVAL 364 DAY AS DATE)
     GROUP BY ALL
@@ -35,9 +40,16 @@ red AS (  -- the days an account entered the At-risk band
 )
 SELECT a.quarter_end, CAST(a.quarter_end - INTERVAL 364 DAY AS DATE) AS cohort_date, a.account_id,
        coalesce(o.csm_id, 'unassigned') AS csm_id, acc.segment, acc.tier, a.start_arr, a.end_arr,
+       -- contraction of a retained account: the downgrades at its renewals, or the net fall in ARR if larger
+       -- (a contract that lapsed without a recorded downgrade), never more than its start ARR
+       CASE WHEN a.end_arr > 0 THEN least(a.start_arr, greatest(a.start_arr - a.end_arr, a.downgraded_arr))
+            ELSE 0 END AS contraction_arr,
+       -- saved = went At risk, got a touchpoint within 14 days, then renewed (renewed or downgraded) after that day
        CASE WHEN a.end_arr > 0 AND EXISTS (
            SELECT 1 FROM red r JOIN raw.activities x ON x.account_id = r.account_id
             AND x.activity_type <> 'internal_review' AND x.activity_date BETWEEN r.red_day AND r.red_day + 14
+           JOIN raw.contracts k ON k.account_id = r.account_id AND k.renewal_outcome IN ('renewed', 'downgraded')
+            AND k.end_date BETWEEN r.red_day AND a.quarter_end - 1
            WHERE r.account_id = a.account_id AND r.red_day BETWEEN a.quarter_end - 364 AND a.quarter_end)
             THEN a.start_arr ELSE 0 END AS churn_prevented_arr,
        coalesce((SELECT sum(e.amount) FROM raw.expansion_opportunities e WHERE e.account_id = a.account_id
@@ -56,7 +68,7 @@ ORDER BY a.quarter_end, a.account_id
 
 
 def revenue_retention_sql(cohorts: str = "marts.retention_cohorts") -> str:
-    """GRR, NRR, logo retention, downgrade rate, churned / contraction / expansion ARR per quarter end,
+    """GRR, NRR, logo retention, net-ARR-down rate, churned / contraction / expansion ARR per quarter end,
     for the whole book and by CSM (owner at the start of the 12 months), segment and tier."""
     return f"""
 WITH grouped AS (
@@ -67,25 +79,26 @@ WITH grouped AS (
                     CASE WHEN GROUPING(tier) = 0 THEN tier END, 'all') AS dimension_value,
            count(*) AS accounts_at_start,
            count(*) FILTER (end_arr > 0) AS accounts_retained,
-           count(*) FILTER (end_arr > 0 AND end_arr < start_arr) AS accounts_downgraded,
+           count(*) FILTER (end_arr > 0 AND end_arr < start_arr) AS accounts_net_arr_down,
            round(sum(start_arr), 2) AS start_arr,
            round(sum(end_arr), 2) AS end_arr,
            round(sum(start_arr) FILTER (end_arr = 0), 2) AS churned_arr,
-           round(sum(greatest(start_arr - end_arr, 0)) FILTER (end_arr > 0), 2) AS contraction_arr,
-           round(sum(greatest(end_arr - start_arr, 0)) FILTER (end_arr > 0), 2) AS expansion_arr,
+           round(sum(contraction_arr) FILTER (end_arr > 0), 2) AS contraction_arr,
+           -- whatever else moved the retained ARR up: start - contraction + expansion = end
+           round(sum(greatest(end_arr - start_arr + contraction_arr, 0)) FILTER (end_arr > 0), 2) AS expansion_arr,
            round(sum(churn_prevented_arr), 2) AS churn_prevented_arr,
            round(sum(expansion_attributed_arr), 2) AS expansion_attributed_arr,
            round(sum(expansion_organic_arr), 2) AS expansion_organic_arr
     FROM {cohorts}
     GROUP BY GROUPING SETS ((quarter_end), (quarter_end, csm_id), (quarter_end, segment), (quarter_end, tier))
 )
-SELECT quarter_end, dimension, dimension_value, accounts_at_start, accounts_retained, accounts_downgraded,
+SELECT quarter_end, dimension, dimension_value, accounts_at_start, accounts_retained, accounts_net_arr_down,
        start_arr, end_arr, coalesce(churned_arr, 0) AS churned_arr, coalesce(contraction_arr, 0) AS contraction_arr,
        coalesce(expansion_arr, 0) AS expansion_arr, churn_prevented_arr, expansion_attributed_arr, expansion_organic_arr,
        round((start_arr - coalesce(churned_arr, 0) - coalesce(contraction_arr, 0)) / start_arr, 4) AS grr,
        round(end_arr / start_arr, 4) AS nrr,
        round(accounts_retained / accounts_at_start, 4) AS logo_retention,
-       round(accounts_downgraded / accounts_at_start, 4) AS downgrade_rate
+       round(accounts_net_arr_down / accounts_at_start, 4) AS net_arr_down_rate
 FROM grouped
 ORDER BY quarter_end, dimension, dimension_value
 """
@@ -157,7 +170,9 @@ FROM marts.qbr_records GROUP BY csm_id ORDER BY csm_id
 
 def engagement_cadence_sql(config: HealthConfig) -> str:
     """Touchpoints per active account per month (last 12 complete months) against the tier's target,
-    and whether the month reached at least two contact roles (multi-role engagement)."""
+    and whether the month reached at least two contact roles (multi-role engagement).
+
+    Active for a month = under contract every day of it, counting back-to-back contracts as one span."""
     return f"""
 WITH {BOUNDS},
 months AS (
@@ -167,9 +182,24 @@ months AS (
     WHERE last_day(CAST(m AS DATE)) <= last_day
 ),
 targets AS (SELECT tier, touches_per_month FROM {config.targets_sql()}),
+-- contracts that follow each other without a gap (a renewal mid-month) merge into one span, so the renewal
+-- month counts as a whole month under contract
+starts AS (
+    SELECT account_id, start_date, end_date,
+           coalesce(start_date > max(end_date) OVER (PARTITION BY account_id ORDER BY start_date, end_date
+                                                     ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) + 1,
+                    true)::INT AS opens_span
+    FROM raw.contracts
+),
+spans AS (
+    SELECT account_id, min(start_date) AS start_date, max(end_date) AS end_date
+    FROM (SELECT *, sum(opens_span) OVER (PARTITION BY account_id ORDER BY start_date, end_date
+                                          ROWS UNBOUNDED PRECEDING) AS span_no FROM starts)
+    GROUP BY account_id, span_no
+),
 active AS (
     SELECT DISTINCT m.month_start, m.month_end, c.account_id
-    FROM months m JOIN raw.contracts c ON c.start_date <= m.month_start AND c.end_date >= m.month_end
+    FROM months m JOIN spans c ON c.start_date <= m.month_start AND c.end_date >= m.month_end
 ),
 -- activities bucketed by calendar month first, then an equi-join: joining every activity of an account
 -- to each of its 12 months (a range join) ran out of memory at 1,000,000 accounts

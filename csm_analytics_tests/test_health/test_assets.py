@@ -15,7 +15,7 @@ from csm_analytics_tests.fixtures import run_health as _run
 def test_backfill_is_one_run_and_checks_pass(scored):
     result, warehouse = scored
     checks = {(c.asset_key.path[-1], c.check_name): c.passed for c in result.get_asset_check_evaluations()}
-    for name in ("weights_sum_to_100", "scores_in_0_100", "no_duplicate_account_day", "coverage_of_active_accounts"):
+    for name in ("scores_in_0_100", "no_duplicate_account_day", "coverage_of_active_accounts"):
         assert [v for (a, n), v in checks.items() if n == name] == [True], name
     con = duckdb.connect(str(warehouse), read_only=True)
     days = con.execute("SELECT count(DISTINCT as_of_date), min(as_of_date), max(as_of_date) FROM core.account_health_history").fetchall()

@@ -94,3 +94,12 @@ def test_transitions_record_band_changes_with_component_deltas(con, config):
     assert (t.delta_usage, t.delta_support, t.delta_sentiment) == (4.0, 5.0, 5.0)
     # payment's 20 points vanish when it becomes unknown; the others gain its weight. Top 3 by size, ties by name.
     assert t.moved_by == "payment -20.0, sentiment +5.0, support +5.0"
+
+
+def test_band_is_read_from_the_score_rounded_to_two_decimals(con, config):
+    """docs/health.md: the band comes from the rounded score. Usage 37.49, support, payment and sentiment 100:
+    0.4 x 37.49 + 0.2 x 100 x 3 = 74.996 -> 75.00, Healthy, though the unrounded score is below the 75 threshold."""
+    _component_row(con, "A", D, usage=37.49)
+    _history(con, config, D, D)
+    score, band = con.execute("SELECT health_score, band FROM core.account_health_history").fetchall()[0]
+    assert (score, band) == (75.0, "Healthy")

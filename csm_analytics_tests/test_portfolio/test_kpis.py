@@ -40,11 +40,11 @@ def test_every_kpi_is_in_the_table(kpis):
     assert list(table.index) == [k.name for k in KPIS]
     assert list(table.columns) == ["coverage", "numerator", "denominator", "value", "target", "vs_target"]
     # nothing delivered as a warning yet, no onboarding data: coverage 0 and a blank value, not a number
-    for name in ("Alert response time, non-critical (median hours)", "Onboarded on time"):
+    for name in ("Alert response time, non-critical (median hours, acknowledged alerts only)", "Onboarded on time"):
         assert table.loc[name, "coverage"] == 0 and table.loc[name, "value"] != table.loc[name, "value"]  # NaN
     nrr = table.loc["CSM portfolio NRR (TTM)"]
     assert nrr.value == pytest.approx(nrr.numerator / nrr.denominator, abs=1e-4)
-    critical = table.loc["Alert response time, critical (median hours)"]
+    critical = table.loc["Alert response time, critical (median hours, acknowledged alerts only)"]
     assert critical.coverage > 500 and 0 < critical.value < 24  # simulated history of acknowledgments
 
 

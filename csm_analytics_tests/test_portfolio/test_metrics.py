@@ -86,10 +86,10 @@ def test_retention_for_the_whole_book(con):
     assert sorted(rows.quarter_end.dt.date.unique()) == [D(2025, 3, 31), D(2025, 6, 30), D(2025, 9, 30), D(2025, 12, 31)]
     book = rows[(rows.dimension == "all") & (rows.quarter_end == "2025-12-31")].iloc[0]
     # cohort on 2025-01-01: A 100k, B 50k, C 80k, E 20k = 250k; a year later A 120k, C 60k, E 20k = 200k
-    assert (book.accounts_at_start, book.accounts_retained, book.accounts_downgraded) == (4, 3, 1)
+    assert (book.accounts_at_start, book.accounts_retained, book.accounts_net_arr_down) == (4, 3, 1)
     assert (book.start_arr, book.end_arr) == (250_000, 200_000)
     assert (book.churned_arr, book.contraction_arr, book.expansion_arr) == (50_000, 20_000, 20_000)
-    assert (book.grr, book.nrr, book.logo_retention, book.downgrade_rate) == (0.72, 0.8, 0.75, 0.25)
+    assert (book.grr, book.nrr, book.logo_retention, book.net_arr_down_rate) == (0.72, 0.8, 0.75, 0.25)
     assert (book.churn_prevented_arr, book.expansion_attributed_arr, book.expansion_organic_arr) == (80_000, 20_000, 5_000)
 
 
@@ -97,7 +97,7 @@ def test_retention_by_csm(con):
     rows = _retention(con)
     csm = rows[(rows.dimension == "csm") & (rows.quarter_end == "2025-12-31")].set_index("dimension_value")
     assert (csm.loc["CSM01", "grr"], csm.loc["CSM01", "nrr"], csm.loc["CSM01", "logo_retention"]) == (0.6667, 0.8, 0.5)
-    assert (csm.loc["CSM02", "grr"], csm.loc["CSM02", "nrr"], csm.loc["CSM02", "downgrade_rate"]) == (0.8, 0.8, 0.5)
+    assert (csm.loc["CSM02", "grr"], csm.loc["CSM02", "nrr"], csm.loc["CSM02", "net_arr_down_rate"]) == (0.8, 0.8, 0.5)
     assert (csm.loc["CSM02", "churn_prevented_arr"], csm.loc["CSM01", "churn_prevented_arr"]) == (80_000, 0)
     assert (csm.loc["CSM01", "expansion_attributed_arr"], csm.loc["CSM02", "expansion_organic_arr"]) == (20_000, 5_000)
 

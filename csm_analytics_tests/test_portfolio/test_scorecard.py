@@ -22,15 +22,15 @@ def test_retention_is_judged_against_the_books_expected_churn(tmp_path):
         con.execute("INSERT INTO raw.csms VALUES (?, ?, 10, DATE '2020-01-01', 'M', 'UX')", [csm, csm])
         for i, (band, kept) in enumerate(accounts):
             account = f"{csm}-{i}"
-            cohorts.append((Q, T0, account, csm, "Large", "Core", 100.0, 100.0 * kept))
+            cohorts.append((Q, T0, account, csm, "Large", "Core", 100.0, 100.0 * kept, 0.0))
             history.append((account, T0, 80.0 if band == "Healthy" else 30.0, band))
             if kept:
                 history.append((account, Q, 70.0, "Watch"))
             owners.append((account, csm, dt.date(2020, 1, 1), None))
     con.execute("CREATE SCHEMA marts; CREATE SCHEMA core")
     con.execute("CREATE TABLE marts.retention_cohorts (quarter_end DATE, cohort_date DATE, account_id VARCHAR, csm_id VARCHAR, "
-                "segment VARCHAR, tier VARCHAR, start_arr DOUBLE, end_arr DOUBLE)")
-    con.executemany("INSERT INTO marts.retention_cohorts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", cohorts)
+                "segment VARCHAR, tier VARCHAR, start_arr DOUBLE, end_arr DOUBLE, contraction_arr DOUBLE)")
+    con.executemany("INSERT INTO marts.retention_cohorts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", cohorts)
     con.execute("CREATE TABLE core.account_health_history (account_id VARCHAR, as_of_date DATE, health_score DOUBLE, band VARCHAR)")
     con.executemany("INSERT INTO core.account_health_history VALUES (?, ?, ?, ?)", history)
     con.executemany("INSERT INTO raw.csm_assignments VALUES (?, ?, ?, ?)", owners)
@@ -61,7 +61,7 @@ def test_scorecard_asset_with_no_full_year_of_history(tmp_path):
     con = empty_raw_warehouse(tmp_path / "wh.duckdb")
     con.execute("CREATE SCHEMA marts; CREATE SCHEMA core")
     con.execute("CREATE TABLE marts.retention_cohorts (quarter_end DATE, cohort_date DATE, account_id VARCHAR, "
-                "csm_id VARCHAR, segment VARCHAR, tier VARCHAR, start_arr DOUBLE, end_arr DOUBLE)")
+                "csm_id VARCHAR, segment VARCHAR, tier VARCHAR, start_arr DOUBLE, end_arr DOUBLE, contraction_arr DOUBLE)")
     con.execute("CREATE TABLE core.account_health_history (account_id VARCHAR, as_of_date DATE, health_score DOUBLE, band VARCHAR)")
     con.execute("CREATE TABLE marts.engagement_cadence (account_id VARCHAR, month DATE, csm_id VARCHAR, on_target BOOLEAN)")
     con.close()
