@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -63,6 +64,7 @@ def _now() -> str:
 class Outbox:
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self._local = threading.local()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.connect() as con:
             con.executescript(SCHEMA)
@@ -73,13 +75,16 @@ class Outbox:
 
     @contextmanager
     def connect(self):
-        con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        con.row_factory = sqlite3.Row
-        con.execute("PRAGMA journal_mode=WAL")
-        try:
-            yield con
-        finally:
-            con.close()
+        """This thread's connection (autocommit; explicit BEGIN IMMEDIATE where several statements must be one).
+
+        Kept open: closing the last connection checkpoints the WAL, which made every outbox write cost a sync."""
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            con.row_factory = sqlite3.Row
+            con.execute("PRAGMA journal_mode=WAL")
+            self._local.con = con
+        yield con
 
     def enqueue(self, events: list[dict]) -> int:
         """Record alerts as pending; an alert key already present is ignored (exactly-once enqueue)."""
