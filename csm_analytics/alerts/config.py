@@ -27,7 +27,7 @@ class AlertConfig:
     sla_hours: dict[str, float]
     rules: dict[str, dict]
     # Seconds one sensor tick may spend delivering, polling and escalating; well under Dagster's 60 s tick deadline.
-    tick_budget_seconds: float = 20.0
+    tick_budget_seconds: float = 15.0
     # How long a deliverer holds its claim on an alert; longer than one alert's worst-case delivery.
     lease_seconds: float = 300.0
     unassigned_channel: str = "#cs-unassigned"
@@ -48,7 +48,7 @@ def load_alert_config(path: str | Path | None = None) -> AlertConfig:
             dagster_ui_url=delivery["dagster_ui_url"].rstrip("/"),
             sla_hours={"critical": float(sla["critical_hours"]), "warning": float(sla["warning_hours"])},
             rules=rules,
-            tick_budget_seconds=float(delivery.get("tick_budget_seconds", 20)),
+            tick_budget_seconds=float(delivery.get("tick_budget_seconds", 15)),
             lease_seconds=float(delivery.get("lease_seconds", 300)),
             unassigned_channel=delivery.get("unassigned_channel", "#cs-unassigned"),
         )
