@@ -160,3 +160,65 @@ def test_reaction_acknowledges_and_sla_breach_escalates(outbox, transport, slack
     ops = slack.posts("#cs-ops")
     assert len(ops) == 1 and "A2 Co" in ops[0]["text"] and "Morgan Lee" in ops[0]["text"]
     assert delivery.escalate_breaches(outbox, transport, config, NOW + dt.timedelta(hours=9)) == 0  # once
+
+
+def test_a_merge_after_a_failed_update_shows_the_newest_event(outbox, transport, slack, config):
+    """k2's chat.update fails (500s beyond the retries) and k3's goes through; when k2 is retried the open
+    message must still show k3, the newest event, and an older event merged later must not replace it."""
+    outbox.enqueue([make_alert("k1")])
+    delivery.deliver_pending(outbox, transport, config, NOW)
+    newer = [make_alert(k) | {"event_date": day, "headline": words}
+             for k, day, words in (("k2", "2026-10-01", "second failure"), ("k3", "2026-10-02", "third failure"))]
+    outbox.enqueue(newer)
+    slack.fail_next(500, times=4, method="chat.update")
+    delivery.deliver_pending(outbox, transport, config, NOW)
+    delivery.deliver_pending(outbox, transport, config, NOW)
+    outbox.enqueue([make_alert("k0") | {"event_date": "2026-09-20", "headline": "an old failure, found late"}])
+    delivery.deliver_pending(outbox, transport, config, NOW)
+    message = slack.posts(TEAM)[0]
+    assert message["text"].endswith("third failure") and "updated 3x while open" in str(message["blocks"])
+    assert [outbox.get(k)["merged_into"] for k in ("k0", "k2", "k3")] == ["k1"] * 3 and outbox.get("k1")["updates"] == 3
+
+
+class _Interleaved:
+    """A transport whose first post lets another deliverer run to the end first (two overlapping ticks)."""
+
+    def __init__(self, inner, other_tick):
+        self.inner, self.other_tick = inner, other_tick
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def post(self, *args, **kwargs):
+        other_tick, self.other_tick = self.other_tick, None
+        if other_tick:
+            other_tick()
+        return self.inner.post(*args, **kwargs)
+
+
+def test_an_alert_sent_by_an_overlapping_tick_is_neither_resent_nor_suppressed(outbox, transport, slack, config):
+    """Before the lease, the first tick had read both alerts as pending: it posted k1 a second time and then
+    found k2, sent by the other tick, in its own cooldown query and marked it `suppressed`."""
+    outbox.enqueue([make_alert("k1"), make_alert("k2", account="A2")])
+    other = SlackMessenger(token=slack.token, base_url=slack.url, backoff_factor=0.01).transport()
+    first = _Interleaved(transport, lambda: delivery.deliver_pending(outbox, other, config, NOW))
+    delivery.deliver_pending(outbox, first, config, NOW)
+    assert [outbox.get(k)["status"] for k in ("k1", "k2")] == ["sent", "sent"]
+    assert sorted(slack.alert_copies().values()) == [1, 1, 1, 1]  # k1 and k2, each once in the channel and the DM
+
+
+def test_digest_items_are_acknowledged_by_a_reaction_on_the_digest_or_one_by_one(outbox, transport, slack, config):
+    from csm_analytics.alerts.quality import response_sla_rows
+
+    outbox.enqueue([make_alert(f"w{i}", account=f"A{i}", rule="score_drop", severity="warning") for i in (1, 2, 3)])
+    delivery.deliver_pending(outbox, transport, config, NOW)
+    assert delivery.send_digests(outbox, transport, dt.datetime.now(dt.timezone.utc)) == 3  # acks below are stamped now
+    (digest,) = slack.posts(slack.dm_id("UCSM01"))
+    assert digest["metadata"]["event_payload"]["items"] == ["w1", "w2", "w3"] and "`w2`" in str(digest["blocks"])
+    assert {outbox.get(k)["digest_ts"] for k in ("w1", "w2", "w3")} == {digest["ts"]}
+    assert outbox.acknowledge("w2", by="cli")  # one item: `csm-analytics alerts ack w2`
+    slack.react(slack.dm_id("UCSM01"), digest["ts"], "white_check_mark", "UCSM01")  # the whole digest
+    assert delivery.poll_acknowledgments(outbox, transport) == 2
+    assert [outbox.get(k)["acknowledged_by"] for k in ("w1", "w2", "w3")] == ["slack:UCSM01", "cli", "slack:UCSM01"]
+    warning = response_sla_rows([dict(r) for r in outbox.rows()], config.sla_hours)[1]
+    assert (warning["coverage"], warning["acknowledged"], warning["pct_within_sla"]) == (3, 3, 1.0)
