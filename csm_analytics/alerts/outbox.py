@@ -86,11 +86,23 @@ class Outbox:
             self._local.con = con
         yield con
 
+    @contextmanager
+    def transaction(self):
+        """Several statements as one, holding the write lock from the start (BEGIN IMMEDIATE); rolled back on
+        any error, so the kept connection is never left inside a transaction."""
+        with self.connect() as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
     def enqueue(self, events: list[dict]) -> int:
         """Record alerts as pending; an alert key already present is ignored (exactly-once enqueue)."""
         added = 0
-        with self.connect() as con:
-            con.execute("BEGIN IMMEDIATE")
+        with self.transaction() as con:
             for e in events:
                 cur = con.execute(
                     "INSERT OR IGNORE INTO alerts (alert_key, rule, severity, account_id, csm_id, csm_slack_id, manager, "
@@ -98,7 +110,6 @@ class Outbox:
                     (e["alert_key"], e["rule"], e["severity"], e["account_id"], e.get("csm_id"), e.get("csm_slack_id"),
                      e.get("manager"), str(e["event_date"])[:10], json.dumps(e, default=str), _now()))
                 added += cur.rowcount
-            con.execute("COMMIT")
         return added
 
     def rows(self, where: str = "1=1", params: tuple = ()) -> list[sqlite3.Row]:
@@ -120,20 +131,17 @@ class Outbox:
                    params: tuple = ()) -> sqlite3.Row | None:
         """Lease the first alert after `after_seq` matching `where` that nobody holds (or whose lease expired)."""
         now = time.time()
+        with self.transaction() as con:
+            row = con.execute(f"SELECT seq FROM alerts WHERE ({where}) AND seq > ? "
+                              "AND (lease_until IS NULL OR lease_until < ?) ORDER BY seq LIMIT 1",
+                              (*params, after_seq, now)).fetchone()
+            if row is not None:
+                con.execute("UPDATE alerts SET lease_owner = ?, lease_until = ? WHERE seq = ?",
+                            (owner, now + lease_seconds, row["seq"]))
+        if row is None:
+            return None
         with self.connect() as con:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                row = con.execute(f"SELECT seq FROM alerts WHERE ({where}) AND seq > ? "
-                                  "AND (lease_until IS NULL OR lease_until < ?) ORDER BY seq LIMIT 1",
-                                  (*params, after_seq, now)).fetchone()
-                if row is not None:
-                    con.execute("UPDATE alerts SET lease_owner = ?, lease_until = ? WHERE seq = ?",
-                                (owner, now + lease_seconds, row["seq"]))
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            return con.execute("SELECT * FROM alerts WHERE seq = ?", (row["seq"],)).fetchone() if row else None
+            return con.execute("SELECT * FROM alerts WHERE seq = ?", (row["seq"],)).fetchone()
 
     def renew(self, alert_key: str, owner: str, lease_seconds: float) -> None:
         """Extend our lease before a send; raises LeaseLost if another deliverer took the alert over."""
@@ -178,10 +186,9 @@ class Outbox:
     def assign_digests(self, day: dt.date, per_message: int) -> None:
         """Give every alert waiting for the digest a digest key (per CSM and day, `per_message` alerts per
         message) before anything is posted, so a rerun after a crash posts the same messages or finds them."""
-        with self.connect() as con:
-            con.execute("BEGIN IMMEDIATE")
+        with self.transaction() as con:
             waiting = con.execute("SELECT seq, coalesce(csm_slack_id, '') AS slack_id FROM alerts "
-                                  "WHERE status = 'digest' AND digest_key IS NULL ORDER BY seq").fetchall()
+                                  "WHERE status = 'digest' AND digest_key IS NULL AND digested_at IS NULL ORDER BY seq").fetchall()
             by_csm: dict[str, list[int]] = {}
             for r in waiting:
                 by_csm.setdefault(r["slack_id"], []).append(r["seq"])
@@ -192,7 +199,6 @@ class Outbox:
                 for i in range(0, len(seqs), per_message):
                     key = f"{prefix}{used + i // per_message + 1}"
                     con.executemany("UPDATE alerts SET digest_key = ? WHERE seq = ?", [(key, s) for s in seqs[i:i + per_message]])
-            con.execute("COMMIT")
 
     # --- the CLI and the fatigue controls ----------------------------------------------------------------------
 

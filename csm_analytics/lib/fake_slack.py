@@ -271,8 +271,10 @@ class FakeSlack:
 
     def posts(self, channel: str | None = None) -> list[dict]:
         """Messages in `channel` (a #name or an id), or in every channel."""
-        wanted = None if channel is None else (channel if channel in self.channels else self.names.get(channel.lstrip("#")))
-        return [m for c, msgs in self.channels.items() if wanted in (None, c) for m in msgs]
+        if channel is None:
+            return [m for msgs in self.channels.values() for m in msgs]
+        wanted = channel if channel in self.channels else self.names.get(channel.lstrip("#"))
+        return list(self.channels.get(wanted, []))  # a DM never opened, or an unknown name: nothing
 
     def alert_copies(self) -> Counter:
         """(channel id, alert key) -> messages carrying it: an alert's own post, or its line in a digest."""
