@@ -346,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     alerts = sub.add_parser("alerts", help="acknowledge, dismiss, snooze and list alerts",
                             description="Work with the alert outbox (data/alerts/outbox.sqlite).")
     alerts_sub = alerts.add_subparsers(dest="alerts_command", required=True, metavar="SUBCOMMAND")
-    ack = alerts_sub.add_parser("ack", help="acknowledge an alert (stops the SLA clock)")
+    ack = alerts_sub.add_parser("ack", help="acknowledge an alert, or one item of a digest (stops the SLA clock)")
     ack.add_argument("alert_id", metavar="ALERT_ID", help="the alert key, e.g. payment_failure:INV0000-12")
     dismiss = alerts_sub.add_parser("dismiss", help="dismiss an alert: it is never sent or escalated")
     dismiss.add_argument("alert_id", metavar="ALERT_ID")

@@ -26,6 +26,11 @@ class AlertConfig:
     dagster_ui_url: str
     sla_hours: dict[str, float]
     rules: dict[str, dict]
+    # Seconds one sensor tick may spend delivering, polling and escalating; well under Dagster's 60 s tick deadline.
+    tick_budget_seconds: float = 15.0
+    # How long a deliverer holds its claim on an alert; longer than one alert's worst-case delivery.
+    lease_seconds: float = 300.0
+    unassigned_channel: str = "#cs-unassigned"
 
     def cooldown_days(self, rule: str) -> int:
         return int(self.rules[rule].get("cooldown_days", 0))
@@ -43,7 +48,15 @@ def load_alert_config(path: str | Path | None = None) -> AlertConfig:
             dagster_ui_url=delivery["dagster_ui_url"].rstrip("/"),
             sla_hours={"critical": float(sla["critical_hours"]), "warning": float(sla["warning_hours"])},
             rules=rules,
+            tick_budget_seconds=float(delivery.get("tick_budget_seconds", 15)),
+            lease_seconds=float(delivery.get("lease_seconds", 300)),
+            unassigned_channel=delivery.get("unassigned_channel", "#cs-unassigned"),
         )
+    if not 0 <= config.tick_budget_seconds <= 45:
+        raise AlertConfigError(f"{path}: delivery.tick_budget_seconds is {config.tick_budget_seconds:g}, expected 0 to 45 "
+                               "(a sensor tick must end well before Dagster's 60 s deadline)")
+    if config.lease_seconds <= 0:
+        raise AlertConfigError(f"{path}: delivery.lease_seconds is {config.lease_seconds:g}, expected a positive number")
     missing = set(RULES) - set(config.rules)
     if missing:
         raise AlertConfigError(f"{path}: rules {sorted(missing)} are missing; every rule needs a [rules.NAME] table")

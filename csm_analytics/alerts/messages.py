@@ -41,12 +41,26 @@ def alert_message(a: dict, ui_url: str, updates: int = 0) -> tuple[str, list]:
     return text, blocks
 
 
+# Block Kit allows 50 blocks per message: a header, a context line and one section per alert.
+DIGEST_ITEMS_PER_MESSAGE = 40
+SECTION_TEXT_LIMIT = 3000
+
+
 def digest_message(csm_name: str, alerts: list[dict]) -> tuple[str, list]:
-    lines = [f"• *{TITLES.get(a['rule'], a['rule'])}* {a['account_name']} ({a['account_id']}): {a['headline']}"
-             for a in alerts]
+    """One section per alert, each with its key, so every item can be acknowledged on its own
+    (`csm-analytics alerts ack KEY`); a :white_check_mark: on the message acknowledges all of them."""
+    if len(alerts) > DIGEST_ITEMS_PER_MESSAGE:
+        raise ValueError(f"a digest message holds at most {DIGEST_ITEMS_PER_MESSAGE} alerts, got {len(alerts)}")
     text = f"Weekly alert digest for {csm_name}: {len(alerts)} alerts"
-    return text, [{"type": "header", "text": {"type": "plain_text", "text": text[:150]}},
-                  {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:2900]}}]
+    blocks = [{"type": "header", "text": {"type": "plain_text", "text": text[:150]}},
+              {"type": "context", "elements": [{"type": "mrkdwn", "text":
+                  "React with :white_check_mark: to acknowledge every alert below, or acknowledge one with "
+                  "`csm-analytics alerts ack KEY`."}]}]
+    for a in alerts:
+        key = f"\n`{a['alert_key']}`"
+        line = f"• *{TITLES.get(a['rule'], a['rule'])}* {a['account_name']} ({a['account_id']}): {a['headline']}"
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": line[:SECTION_TEXT_LIMIT - len(key)] + key}})
+    return text, blocks
 
 
 def escalation_message(a: dict, hours: float) -> tuple[str, list]:

@@ -67,7 +67,8 @@ def response_sla_rows(alert_rows, sla_hours: dict[str, float], group: str | None
     """Per severity (and per `group` value, e.g. csm_id): delivered alerts, acknowledged, median hours
     to acknowledge, share acknowledged within the SLA, escalations.
 
-    coverage = alerts delivered; with none delivered yet the measures are blank.
+    coverage = alerts delivered (a critical alert by its own message, a warning, or a critical alert over the
+    weekly cap, by the digest that carried it, timed from that message); with none delivered the measures are blank.
     """
     groups = sorted({r[group] for r in alert_rows if r[group]}) if group else [None]
     out = []
@@ -78,12 +79,17 @@ def response_sla_rows(alert_rows, sla_hours: dict[str, float], group: str | None
     return out
 
 
+def delivered_at(row) -> str | None:
+    """When the CSM got the alert: its own message (critical), else the digest that carried it."""
+    return row.get("sent_at") or row.get("digested_at")
+
+
 def _sla_by_severity(alert_rows, sla_hours: dict[str, float]) -> list[dict]:
     out = []
     for severity in ("critical", "warning"):
-        sent = [r for r in alert_rows if r["severity"] == severity and r["sent_at"]]
+        sent = [r for r in alert_rows if r["severity"] == severity and delivered_at(r)]
         acked = [r for r in sent if r["acknowledged_at"]]
-        hours = [(dt.datetime.fromisoformat(r["acknowledged_at"]) - dt.datetime.fromisoformat(r["sent_at"])).total_seconds()
+        hours = [(dt.datetime.fromisoformat(r["acknowledged_at"]) - dt.datetime.fromisoformat(delivered_at(r))).total_seconds()
                  / 3600 for r in acked]
         within = sum(h <= sla_hours[severity] for h in hours)
         out.append({

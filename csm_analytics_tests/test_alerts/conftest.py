@@ -24,6 +24,21 @@ def make_alert(key: str, account: str = "A1", rule: str = "payment_failure", sev
             "renewal_date": "2027-01-31", "recommended_action": "Call them."}
 
 
+def rules_file(folder, **delivery) -> str:
+    """The default alert rules with some [delivery] settings changed, written to `folder`."""
+    import re
+
+    from csm_analytics.alerts.config import DEFAULT_RULES
+
+    text = DEFAULT_RULES.read_text()
+    for name, value in delivery.items():
+        text, n = re.subn(rf"(?m)^{name} = .*$", f"{name} = {value!r}".replace("'", '"'), text)
+        assert n == 1, name
+    path = folder / "alert_rules.toml"
+    path.write_text(text)
+    return str(path)
+
+
 @pytest.fixture
 def config():
     return load_alert_config()

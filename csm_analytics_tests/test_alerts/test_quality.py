@@ -112,3 +112,20 @@ def test_at_risk_renewal_waits_for_a_week_at_risk(tmp_path):
     rows = con.execute(f"SELECT rule, account_id, event_date, headline FROM ({alert_events_sql(config, False)}) "
                        "WHERE rule = 'at_risk_renewal'").fetchall()
     assert rows == [("at_risk_renewal", "A", dt.date(2026, 3, 16), "At risk for 7 days and renewing on 2026-05-31")]
+
+
+def test_non_critical_response_sla_is_timed_from_the_digest_by_hand():
+    """Warnings reach the CSM in a digest: 12 h and 26 h to acknowledge, one never, one not digested yet."""
+    digest, later = "2026-10-05T08:00:00+00:00", None
+    rows = [
+        {"severity": "warning", "sent_at": None, "digested_at": digest, "acknowledged_at": "2026-10-05T20:00:00+00:00",
+         "escalated_at": None},
+        {"severity": "warning", "sent_at": None, "digested_at": digest, "acknowledged_at": "2026-10-06T10:00:00+00:00",
+         "escalated_at": None},
+        {"severity": "warning", "sent_at": None, "digested_at": digest, "acknowledged_at": None, "escalated_at": None},
+        {"severity": "warning", "sent_at": None, "digested_at": later, "acknowledged_at": None, "escalated_at": None},
+    ]
+    _, warning = response_sla_rows(rows, {"critical": 4, "warning": 24})
+    # 3 delivered; median of 12 h and 26 h = 19 h; 1 of 3 within 24 h (the unacknowledged one is a miss)
+    assert warning == {"severity": "warning", "sla_hours": 24, "coverage": 3, "acknowledged": 2,
+                       "median_hours_to_ack": 19.0, "pct_within_sla": 0.3333, "escalated": 0}

@@ -17,26 +17,53 @@ from csm_analytics.alerts.assets import alert_delivery_sensor, alert_events
 from csm_analytics.alerts.outbox import Outbox
 from csm_analytics.alerts.resources import AlertOutboxResource
 from csm_analytics.alerts.slack import SlackMessenger
-from csm_analytics_tests.test_alerts.conftest import TEAM, make_alert
+from csm_analytics_tests.test_alerts.conftest import TEAM, make_alert, rules_file
 
 
-def _context(outbox_path, slack, cursor=None):
+def _context(outbox_path, slack, cursor=None, rules_path=""):
     return build_sensor_context(cursor=cursor, resources={
-        "alert_outbox": AlertOutboxResource(path=str(outbox_path)),
+        "alert_outbox": AlertOutboxResource(path=str(outbox_path), rules_path=rules_path),
         "slack": SlackMessenger(token=slack.token, base_url=slack.url, backoff_factor=0.01)})
 
 
-def test_sensor_keeps_a_cursor_and_resumes_after_restart(tmp_path, slack):
+def test_a_restarted_sensor_delivers_what_landed_while_it_was_down(tmp_path, slack):
+    """The queue is the outbox, not the cursor: an alert enqueued between two ticks (or while the daemon
+    was down) is delivered by the next tick, whatever cursor it starts from."""
     path = tmp_path / "outbox.sqlite"
     Outbox(path).enqueue([make_alert("k1")])
-    first = alert_delivery_sensor(_context(path, slack))
-    assert json.loads(first.cursor)["max_seq"] == 1
+    alert_delivery_sensor(_context(path, slack))
     Outbox(path).enqueue([make_alert("k2", account="A2")])  # lands between two ticks
-    second = alert_delivery_sensor(_context(path, slack, cursor=first.cursor))  # a restarted daemon
-    assert json.loads(second.cursor)["max_seq"] == 2
+    second = alert_delivery_sensor(_context(path, slack, cursor=None))  # a restarted daemon that lost its cursor
+    assert second.skip_reason is None and Outbox(path).get("k2")["status"] == "sent"
     third = alert_delivery_sensor(_context(path, slack, cursor=second.cursor))
     assert third.skip_reason is not None
     assert len(slack.posts(TEAM)) == 2 and {m["metadata"]["event_payload"]["alert_key"] for m in slack.posts(TEAM)} == {"k1", "k2"}
+
+
+def test_the_cursor_resumes_acknowledgment_polling_where_the_budget_stopped_it(tmp_path, slack):
+    """With no time budget each tick polls one open alert. The cursor (`ack_poll_after_seq`) makes the next
+    tick, or a restarted daemon given the stored cursor, poll the next alert; without it every tick would poll
+    the first alert again and never see the ✅ on the third."""
+    path = tmp_path / "outbox.sqlite"
+    outbox = Outbox(path)
+    outbox.enqueue([make_alert(f"k{i}", account=f"A{i}", csm=f"CSM0{i}", slack_id=f"UCSM0{i}") for i in (1, 2, 3)])
+    alert_delivery_sensor(_context(path, slack))  # delivers all three
+    slack.react(TEAM, outbox.get("k3")["ts"], "white_check_mark", "UCSM03")
+    no_budget = rules_file(tmp_path, tick_budget_seconds=0)
+
+    cursor = None
+    for _ in range(3):  # without the cursor: always the first alert
+        alert_delivery_sensor(_context(path, slack, cursor=cursor, rules_path=no_budget))
+    assert outbox.get("k3")["acknowledged_at"] is None
+
+    seqs = [outbox.get(f"k{i}")["seq"] for i in (1, 2, 3)]
+    stored = []
+    for _ in range(3):  # each tick a fresh context from the stored cursor, as after a restart
+        cursor = alert_delivery_sensor(_context(path, slack, cursor=cursor, rules_path=no_budget)).cursor
+        stored.append(json.loads(cursor)["ack_poll_after_seq"])
+    assert stored == [seqs[0], seqs[1], 0]  # polled k1, then k2, then k3 and wrapped to the top
+    assert outbox.get("k3")["acknowledged_by"] == "slack:UCSM03"
+    assert outbox.get("k1")["acknowledged_at"] is None and outbox.get("k2")["acknowledged_at"] is None
 
 
 def test_sensor_works_while_the_warehouse_is_locked_by_a_writer(tmp_path, slack, scored):
@@ -144,7 +171,7 @@ def test_digest_job_posts_each_csms_digest(tmp_path, slack):
     result = weekly_alert_digest.execute_in_process(resources={
         "alert_outbox": AlertOutboxResource(path=str(path)), "slack": SlackMessenger(token=slack.token, base_url=slack.url)})
     assert result.success and result.output_for_node("post_alert_digests") == 2
-    assert len(slack.posts("DUCSM01")) == 1 and len(slack.posts("DUCSM02")) == 1
+    assert len(slack.posts(slack.dm_id("UCSM01"))) == 1 and len(slack.posts(slack.dm_id("UCSM02"))) == 1
 
 
 def test_a_slack_outage_does_not_fail_the_sensor_tick(tmp_path):
@@ -159,5 +186,5 @@ def test_a_slack_outage_does_not_fail_the_sensor_tick(tmp_path):
         "slack": SlackMessenger(token="xoxb-x", base_url=f"http://127.0.0.1:{free_port()}/api/", max_retries=1,
                                 backoff_factor=0.01)})
     result = alert_delivery_sensor(dead)  # no exception
-    assert json.loads(result.cursor)["max_seq"] == 2
+    assert json.loads(result.cursor) == {"ack_poll_after_seq": 0}  # nothing was polled: the next tick starts at the top
     assert outbox.get("k2")["status"] == "pending" and outbox.get("k1")["escalated_at"] is None

@@ -109,8 +109,8 @@ def test_weekday_schedule_sends_each_csm_one_dm_a_day(book, tmp_path):
         send = {"duckdb": resources["duckdb"], "slack": SlackMessenger(token=slack.token, base_url=slack.url)}
         first = csm_daily_brief_job.execute_in_process(run_config=request.run_config, resources=send)
         assert first.output_for_node("send_csm_daily_briefs") == {"CSM01": "sent"}  # CSM02 has nothing on the list
-        dms = slack.posts("DUCSM01")
-        assert len(dms) == 1 and slack.posts("DUCSM02") == []
+        dms = slack.posts(slack.dm_id("UCSM01"))
+        assert len(dms) == 1 and slack.posts(slack.dm_id("UCSM02")) == []
         text = dms[0]["text"] + "\n" + dms[0]["blocks"][1]["text"]["text"]
         assert dms[0]["text"] == "Good morning Ada: 7 of your accounts need attention today (Tue 06 Oct)"
         lines = [line.strip() for line in dms[0]["blocks"][1]["text"]["text"].splitlines()]
