@@ -8,6 +8,7 @@ creates a second alert for the same cause.
 from __future__ import annotations
 
 from csm_analytics.alerts.config import AlertConfig
+from csm_analytics.canonical.ownership import OWNER_PERIODS
 
 ACTIONS = {
     "band_transition": "Review the drivers with the account team this week and book a check-in with the champion.",
@@ -86,7 +87,7 @@ enriched AS (
            k.arr, k.end_date AS renewal_date, {churn_p} AS churn_probability
     FROM raw_events e
     JOIN raw.accounts a USING (account_id)
-    LEFT JOIN raw.csm_assignments o ON o.account_id = e.account_id
+    LEFT JOIN {OWNER_PERIODS} o ON o.account_id = e.account_id
          AND e.event_date BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
     LEFT JOIN raw.csms m ON m.csm_id = o.csm_id
     LEFT JOIN raw.contracts k ON k.account_id = e.account_id AND e.event_date BETWEEN k.start_date AND k.end_date

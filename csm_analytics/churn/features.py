@@ -17,6 +17,7 @@ import datetime as dt
 
 from csm_analytics.health.components import components_sql
 from csm_analytics.health.config import COMPONENTS, HealthConfig
+from csm_analytics.canonical.ownership import OWNER_PERIODS
 
 HORIZON_DAYS = 180
 # Trends over months rather than days: a slow slide shows months before a renewal, while the
@@ -143,7 +144,7 @@ def _csm_book_sql() -> str:
     return f"""
 decided AS (  -- the owner on the end date: the latest assignment starting by then, if still valid
     SELECT o.csm_id, c.end_date, (c.renewal_outcome = 'churned')::INT AS churned
-    FROM raw.contracts c ASOF JOIN raw.csm_assignments o ON o.account_id = c.account_id AND c.end_date >= o.valid_from
+    FROM raw.contracts c ASOF JOIN {OWNER_PERIODS} o ON o.account_id = c.account_id AND c.end_date >= o.valid_from
     WHERE c.renewal_outcome IS NOT NULL AND c.end_date <= coalesce(o.valid_to, DATE '9999-12-31')
 ),
 book_running AS (  -- per CSM, renewals and churns decided up to each end date
@@ -158,7 +159,7 @@ all_running AS (  -- the same over every CSM's renewals
 ),
 snapshot_owner AS (  -- the account's owner on D - 1: the latest assignment starting by then, if still valid
     SELECT k.account_id, k.snapshot_date, o.csm_id
-    FROM contract_on_day k ASOF JOIN raw.csm_assignments o
+    FROM contract_on_day k ASOF JOIN {OWNER_PERIODS} o
       ON o.account_id = k.account_id AND k.snapshot_date - 1 >= o.valid_from
     WHERE k.snapshot_date - 1 <= coalesce(o.valid_to, DATE '9999-12-31')
 ),

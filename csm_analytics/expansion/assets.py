@@ -14,6 +14,7 @@ from dagster import (
 )
 from dagster_duckdb import DuckDBResource
 
+from csm_analytics.canonical.calendar import LAST_DATA_DAY
 from csm_analytics.expansion import charts, forecast, signals
 from csm_analytics.expansion.config import (
     COMPONENTS,
@@ -29,7 +30,6 @@ from csm_analytics.expansion.resources import ExpansionConfigResource
 from csm_analytics.health.resources import HealthConfigResource
 from csm_analytics.lib.metadata import png_md, preview, table_md
 from csm_analytics.lib.warehouse import WAREHOUSE_POOL, replace_table
-from csm_analytics.portfolio.kpis import tier_targets_view
 
 SIGNALS_KEY = AssetKey(["marts", "expansion_signals"])
 FORECAST_KEY = AssetKey(["marts", "expansion_forecast"])
@@ -136,11 +136,10 @@ def account_management_kpis(duckdb: DuckDBResource, health_config: HealthConfigR
     config = expansion_config.load()
     horizon = config.validation_horizon_days
     with duckdb.get_connection() as con:
-        con.execute(tier_targets_view(health_config.load()))
-        rows = catalogue_rows(con)
+        rows = catalogue_rows(con, health=health_config.load())
         renewals = con.execute(CHECK_IN_RENEWALS_SQL).df()
         impact = check_in_impact(renewals)
-        as_of = con.execute("SELECT max(usage_date) FROM raw.product_usage").fetchall()[0][0]
+        as_of = con.execute(f"SELECT {LAST_DATA_DAY}").fetchall()[0][0]
         start = as_of - dt.timedelta(days=horizon) if as_of else None
         accounts = (con.execute(check_in_accounts_sql(start, signals.outcomes_sql(config, [start]))).df()
                     if start else pd.DataFrame(columns=["account_id", "check_ins_90d", "expanded"]))

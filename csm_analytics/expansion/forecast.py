@@ -12,11 +12,13 @@ and `a` the prior weight from the config. Nothing after q is read. Definitions: 
 
 from __future__ import annotations
 
+from csm_analytics.canonical.calendar import LAST_DATA_DAY
+from csm_analytics.canonical.ownership import OWNER_PERIODS
 from csm_analytics.canonical.schemas import OPPORTUNITY_STAGES
 
 OPEN_STAGES = OPPORTUNITY_STAGES[:4]
 STAGE_ORDER = "(VALUES " + ", ".join(f"('{s}', {i})" for i, s in enumerate(OPPORTUNITY_STAGES)) + ") AS so(stage, stage_order)"
-LAST_DAY = "(SELECT max(usage_date) FROM raw.product_usage)"
+LAST_DAY = LAST_DATA_DAY
 
 
 def _open_at(snapshots: str) -> str:
@@ -91,7 +93,7 @@ SELECT q.quarter_start, q.quarter_end, q.quarter_end <= b.last_day AS quarter_co
 FROM pipeline p JOIN quarters q ON q.quarter_start = p.snapshot_date CROSS JOIN bounds b
 JOIN raw.accounts acc USING (account_id)
 LEFT JOIN {calibration_table} c ON c.quarter_start = q.quarter_start AND c.stage = p.stage
-LEFT JOIN raw.csm_assignments a ON a.account_id = p.account_id
+LEFT JOIN {OWNER_PERIODS} a ON a.account_id = p.account_id
  AND q.quarter_start - 1 BETWEEN a.valid_from AND coalesce(a.valid_to, DATE '9999-12-31')
 GROUP BY q.quarter_start, q.quarter_end, b.last_day, a.csm_id, acc.segment
 ORDER BY q.quarter_start, csm_id, acc.segment

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-T = "(SELECT max(usage_date) FROM raw.product_usage)"
+from csm_analytics.canonical.calendar import LAST_DATA_DAY
+from csm_analytics.health.config import HealthConfig
+
+T = LAST_DATA_DAY
 ACTIVE = f"(SELECT DISTINCT account_id FROM raw.contracts WHERE {T} BETWEEN start_date AND end_date)"
 TTM = f"BETWEEN {T} - 364 AND {T}"
 ROLES = """(  -- every (account, contact role, day) a customer contact was reached
@@ -179,11 +182,13 @@ def _num(value, digits: int):
     return None if value is None else round(float(value), digits)
 
 
-def catalogue_rows(con, catalogue: list[CatalogueKpi] = CATALOGUE) -> list[tuple]:
-    """One row per KPI and dimension; a KPI with no inputs (coverage 0) gets blank values, never a made-up one."""
+def catalogue_rows(con, catalogue: list[CatalogueKpi] = CATALOGUE, health: HealthConfig | None = None) -> list[tuple]:
+    """One row per KPI and dimension; a KPI with no inputs (coverage 0) gets blank values, never a made-up one.
+
+    `health` supplies the tier targets to the KPIs that read `tier_targets`."""
     out = []
     for kpi in catalogue:
-        rows = con.execute(kpi.sql).fetchall()
+        rows = con.execute(health.with_tier_targets(kpi.sql) if health else kpi.sql).fetchall()
         for dimension, coverage, numerator, denominator, value in rows or [("all", 0, None, None, None)]:
             blank = not coverage
             out.append((kpi.category, kpi.name, dimension, int(coverage or 0),

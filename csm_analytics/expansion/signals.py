@@ -12,6 +12,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from csm_analytics.canonical.calendar import LAST_DATA_DAY
+from csm_analytics.canonical.ownership import OWNER_PERIODS
 from csm_analytics.expansion.config import COMPONENTS, ExpansionConfig
 
 ACTIONS = {
@@ -23,7 +25,7 @@ ACTIONS = {
     "health_momentum": "Healthy and improving: ask the executive sponsor for a growth-plan conversation",
     "none": "No expansion signal: keep the regular cadence",
 }
-LAST_DAY = "(SELECT max(usage_date) FROM raw.product_usage)"
+LAST_DAY = LAST_DATA_DAY
 
 
 def _unit(expr: str, lo: float, hi: float) -> str:
@@ -134,7 +136,7 @@ def signals_sql(config: ExpansionConfig) -> str:
 SELECT row_number() OVER (ORDER BY r.readiness_index DESC, r.estimated_expansion_arr DESC, r.account_id) AS rank,
        r.*, CASE r.strongest_signal {actions} END AS recommended_action, o.csm_id
 FROM ({readiness_sql(config)}) r
-LEFT JOIN raw.csm_assignments o ON o.account_id = r.account_id
+LEFT JOIN {OWNER_PERIODS} o ON o.account_id = r.account_id
  AND r.as_of_date BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
 ORDER BY rank
 """

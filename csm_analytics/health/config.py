@@ -11,6 +11,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from csm_analytics.canonical.sql import sql_literal
+
 COMPONENTS = ("usage", "engagement", "qbr", "support", "payment", "sentiment", "relationship", "renewal", "incidents")
 TIERS = ("Strategic", "Enterprise", "Growth", "Core")
 DEFAULT_CONFIG = Path(__file__).with_name("health_config.toml")
@@ -36,8 +38,17 @@ class HealthConfig:
 
     def targets_sql(self) -> str:
         """The tier targets as an inline SQL table: t(tier, touches_per_month, qbr_every_days)."""
-        rows = ", ".join(f"('{tier}', {t.touches_per_month}, {t.qbr_every_days})" for tier, t in self.targets.items())
+        rows = ", ".join(f"({sql_literal(tier)}, {float(t.touches_per_month)!r}, {int(t.qbr_every_days)})"
+                         for tier, t in self.targets.items())
         return f"(VALUES {rows}) AS t(tier, touches_per_month, qbr_every_days)"
+
+    def with_tier_targets(self, sql: str) -> str:
+        """`sql` with the tier targets bound as its input table `tier_targets`, so no caller creates a view first.
+
+        A query that does not read `tier_targets` is returned unchanged."""
+        if "tier_targets" not in sql:
+            return sql
+        return f"WITH tier_targets AS (SELECT * FROM {self.targets_sql()}) SELECT * FROM ({sql})"
 
     def band(self, score: float) -> str:
         return "Healthy" if score >= self.healthy else "Watch" if score >= self.watch else "At risk"

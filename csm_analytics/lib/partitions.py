@@ -10,7 +10,7 @@ The history is the range of days the data covers. A setting wins; otherwise the 
 With neither a setting nor a raw file (a code location started before any data arrived) the range
 is open-ended and starts `FALLBACK_DAYS` before today, so the UI still loads.
 Product usage is the daily heartbeat of every account, which is why it defines "the days we have data for";
-`last_data_day_sql()` is the same rule inside the warehouse.
+`canonical/calendar.py` states the same rule inside the warehouse.
 """
 
 from __future__ import annotations
@@ -31,11 +31,6 @@ FALLBACK_DAYS = 730
 # A year of history comes before the first monthly report: its trailing-twelve-month figures need it.
 REPORT_LEAD_DAYS = 365
 QBR_ACCOUNTS = DynamicPartitionsDefinition(name="qbr_accounts")
-
-
-def last_data_day_sql(table: str = "raw.product_usage", column: str = "usage_date") -> str:
-    """SQL scalar subquery for the last day of data in the warehouse (the same rule as the partitions)."""
-    return f"(SELECT max({column}) FROM {table})"
 
 
 def _usage_file(raw_dir: Path) -> Path | None:

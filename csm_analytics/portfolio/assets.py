@@ -12,7 +12,7 @@ from csm_analytics.portfolio.coaching import (
     adoption_insights,
     renewal_insights,
 )
-from csm_analytics.portfolio.kpis import CSM_PORTFOLIO_SQL, kpi_rows, tier_targets_view
+from csm_analytics.portfolio.kpis import CSM_PORTFOLIO_SQL, kpi_rows
 from csm_analytics.portfolio.metrics import (
     QBR_COMPLIANCE_BY_CSM,
     account_plan_status_sql,
@@ -146,8 +146,7 @@ def coaching_insights(duckdb: DuckDBResource, health_config: HealthConfigResourc
     import pandas as pd
 
     with duckdb.get_connection() as con:
-        con.execute(tier_targets_view(health_config.load()))
-        renewals = con.execute(RENEWALS_SQL).df()
+        renewals = con.execute(health_config.load().with_tier_targets(RENEWALS_SQL)).df()
         csms = con.execute(CSM_ADOPTION_SQL).df()
     frame = pd.DataFrame(renewal_insights(renewals) + adoption_insights(csms))
     with duckdb.get_connection() as con:
@@ -185,8 +184,7 @@ def cs_ops_kpis(duckdb: DuckDBResource, health_config: HealthConfigResource) -> 
     import pandas as pd
 
     with duckdb.get_connection() as con:
-        con.execute(tier_targets_view(health_config.load()))
-        frame = pd.DataFrame(kpi_rows(con), columns=["kpi", "coverage", "numerator", "denominator", "value", "target",
+        frame = pd.DataFrame(kpi_rows(con, health=health_config.load()), columns=["kpi", "coverage", "numerator", "denominator", "value", "target",
                                                      "vs_target"])
         rows = replace_table(con, "marts.cs_ops_kpis", "SELECT * FROM frame", frame=frame)
     return MaterializeResult(metadata={"dagster/row_count": rows,

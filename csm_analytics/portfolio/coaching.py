@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+from csm_analytics.canonical.ownership import OWNER_PERIODS
 from scipy.stats import fisher_exact, spearmanr
 
 ALPHA = 0.05
@@ -95,13 +96,13 @@ def adoption_insights(csms: pd.DataFrame) -> list[dict]:
     return out
 
 
-CSM_ADOPTION_SQL = """
+CSM_ADOPTION_SQL = f"""
 WITH last AS (SELECT max(quarter_end) AS q FROM marts.revenue_retention),
 logins AS (SELECT csm_id, count(*) / 52.0 AS logins_per_week FROM raw.dashboard_logins, last
            WHERE login_at::DATE > q - 364 GROUP BY csm_id),
 health AS (SELECT csm_id, avg(health_score) FILTER (as_of_date = (SELECT q FROM last))
                         - avg(health_score) FILTER (as_of_date = (SELECT q - 364 FROM last)) AS health_change
-           FROM core.account_health_history h JOIN raw.csm_assignments o ON o.account_id = h.account_id
+           FROM core.account_health_history h JOIN {OWNER_PERIODS} o ON o.account_id = h.account_id
             AND h.as_of_date BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
            GROUP BY csm_id)
 SELECT s.csm_id, coalesce(l.logins_per_week, 0) AS logins_per_week, r.nrr, r.logo_retention, h.health_change

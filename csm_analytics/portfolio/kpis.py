@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-LAST_DAY = "(SELECT max(usage_date) FROM raw.product_usage)"
+from csm_analytics.canonical.calendar import LAST_DATA_DAY
+from csm_analytics.canonical.ownership import OWNER_PERIODS
+from csm_analytics.health.config import HealthConfig
+
+LAST_DAY = LAST_DATA_DAY
 LATEST_RETENTION = ("FROM marts.revenue_retention WHERE dimension = 'all' "
                     "AND quarter_end = (SELECT max(quarter_end) FROM marts.revenue_retention)")
 ACTIVE = f"""(SELECT DISTINCT account_id FROM raw.contracts WHERE {LAST_DAY} BETWEEN start_date AND end_date)"""
@@ -98,15 +102,14 @@ KPIS = [
 ]
 
 
-def tier_targets_view(config) -> str:
-    return f"CREATE OR REPLACE TEMP VIEW tier_targets AS SELECT * FROM {config.targets_sql()}"
+def kpi_rows(con, kpis: list[Kpi] = KPIS, health: HealthConfig | None = None) -> list[tuple]:
+    """(KPI, coverage, numerator, denominator, value, target, vs target) for every KPI.
 
-
-def kpi_rows(con, kpis: list[Kpi] = KPIS) -> list[tuple]:
-    """(KPI, coverage, numerator, denominator, value, target, vs target) for every KPI."""
+    `health` supplies the tier targets to the KPIs that read `tier_targets`."""
     out = []
     for kpi in kpis:
-        coverage, numerator, denominator, value = con.execute(kpi.sql).fetchall()[0]
+        sql = health.with_tier_targets(kpi.sql) if health else kpi.sql
+        coverage, numerator, denominator, value = con.execute(sql).fetchall()[0]
         coverage = int(coverage or 0)
         if coverage == 0:
             numerator = denominator = value = None
@@ -130,8 +133,8 @@ def vs_target(kpi: Kpi, value) -> str:
 
 CSM_PORTFOLIO_SQL = f"""
 WITH owner AS (
-    SELECT a.account_id, a.csm_id FROM raw.csm_assignments a
-    WHERE {LAST_DAY} BETWEEN a.valid_from AND coalesce(a.valid_to, DATE '9999-12-31')
+    SELECT a.account_id, a.csm_id FROM {OWNER_PERIODS} a
+    WHERE {LAST_DAY} BETWEEN a.valid_from AND a.valid_to
 ),
 book AS (
     SELECT o.csm_id, s.account_id, s.health_score, s.band, k.arr, k.mrr,

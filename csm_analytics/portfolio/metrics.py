@@ -6,9 +6,11 @@ number can be recomputed by hand from raw.contracts, raw.account_plans and raw.q
 
 from __future__ import annotations
 
+from csm_analytics.canonical.calendar import FIRST_DATA_DAY, LAST_DATA_DAY
+from csm_analytics.canonical.ownership import OWNER_PERIODS
 from csm_analytics.health.config import HealthConfig
 
-BOUNDS = """bounds AS (SELECT min(usage_date) AS first_day, max(usage_date) AS last_day FROM raw.product_usage)"""
+BOUNDS = f"""bounds AS (SELECT {FIRST_DATA_DAY} AS first_day, {LAST_DATA_DAY} AS last_day)"""
 
 
 def retention_cohorts_sql() -> str:
@@ -59,7 +61,7 @@ SELECT a.quarter_end, CAST(a.quarter_end - INTERVAL 364 DAY AS DATE) AS cohort_d
                  AND e.status = 'won' AND e.close_date BETWEEN a.quarter_end - 364 AND a.quarter_end
                  AND (e.attributed_csm_id IS NULL OR e.evidence_link IS NULL)), 0) AS expansion_organic_arr
 FROM arr a JOIN raw.accounts acc USING (account_id)
-LEFT JOIN raw.csm_assignments o ON o.account_id = a.account_id
+LEFT JOIN {OWNER_PERIODS} o ON o.account_id = a.account_id
  AND CAST(a.quarter_end - INTERVAL 364 DAY AS DATE) BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
 WHERE a.start_arr IS NOT NULL
 QUALIFY row_number() OVER (PARTITION BY a.quarter_end, a.account_id ORDER BY o.valid_from DESC) = 1
@@ -153,7 +155,7 @@ SELECT a.account_id, acc.tier, o.csm_id, a.window_start, a.last_day AS as_of_dat
        greatest(CAST(floor((a.last_day - a.window_start + 1) / k.qbr_every_days) AS INTEGER) - h.qbrs_held, 0) AS qbrs_missed,
        h.avg_attendee_roles, h.share_with_exec_sponsor
 FROM active a JOIN held h USING (account_id) JOIN raw.accounts acc USING (account_id) JOIN cadence k USING (tier)
-LEFT JOIN raw.csm_assignments o ON o.account_id = a.account_id
+LEFT JOIN {OWNER_PERIODS} o ON o.account_id = a.account_id
  AND a.last_day BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
 ORDER BY qbrs_missed DESC, a.account_id
 """
@@ -215,7 +217,7 @@ SELECT a.account_id, a.month_start AS month, acc.tier, o.csm_id, t.touches_per_m
        coalesce(x.touches, 0) AS touches, coalesce(x.touches, 0) >= t.touches_per_month AS on_target,
        coalesce(x.distinct_roles, 0) AS distinct_roles, coalesce(x.distinct_roles, 0) >= 2 AS multi_role
 FROM active a JOIN raw.accounts acc USING (account_id) JOIN targets t USING (tier)
-LEFT JOIN raw.csm_assignments o ON o.account_id = a.account_id
+LEFT JOIN {OWNER_PERIODS} o ON o.account_id = a.account_id
  AND a.month_end BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
 LEFT JOIN touched x ON x.account_id = a.account_id AND x.month_start = a.month_start
 ORDER BY month, a.account_id

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from csm_analytics.canonical.ownership import OWNER_PERIODS
 
 MEASURES = ("arr", "accounts", "at_risk_arr")
 
@@ -102,12 +103,12 @@ def plan_moves(accounts: pd.DataFrame, csms: pd.DataFrame, max_moves: int = 10, 
                                         "objective_gain", "reason"]), before, balance(load, capacity)
 
 
-ACCOUNTS_SQL = """
+ACCOUNTS_SQL = f"""
 WITH last AS (SELECT max(as_of_date) AS d FROM core.account_health_score)
 SELECT s.account_id, o.csm_id, s.tier, k.arr, CASE WHEN s.band = 'At risk' THEN k.arr ELSE 0 END AS at_risk_arr,
        k.end_date - last.d AS days_to_renewal
 FROM core.account_health_score s, last
-JOIN raw.csm_assignments o ON o.account_id = s.account_id AND last.d BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
+JOIN {OWNER_PERIODS} o ON o.account_id = s.account_id AND last.d BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
 JOIN raw.contracts k ON k.account_id = s.account_id AND last.d BETWEEN k.start_date AND k.end_date
 ORDER BY s.account_id
 """

@@ -9,9 +9,11 @@ one for the same performance.
 
 from __future__ import annotations
 
+from csm_analytics.canonical.ownership import OWNER_PERIODS
+
 CATEGORIES = ("portfolio_health", "retention", "expansion", "activity_engagement", "customer_satisfaction", "efficiency")
 
-SCORECARD_SQL = """
+SCORECARD_SQL = f"""
 WITH cohort AS (
     SELECT r.*, coalesce(h.band, 'unscored') AS band_at_start, (r.end_arr = 0)::INT AS lost
     FROM marts.retention_cohorts r
@@ -30,7 +32,7 @@ book AS (
     SELECT q.quarter_end, o.csm_id, h.account_id, h.health_score
     FROM (SELECT DISTINCT quarter_end FROM marts.retention_cohorts) q
     JOIN core.account_health_history h ON h.as_of_date = q.quarter_end
-    JOIN raw.csm_assignments o ON o.account_id = h.account_id
+    JOIN {OWNER_PERIODS} o ON o.account_id = h.account_id
      AND q.quarter_end BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
 ),
 health AS (SELECT quarter_end, csm_id, count(*) AS accounts, avg(health_score) AS avg_health FROM book GROUP BY ALL),

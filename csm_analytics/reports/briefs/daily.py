@@ -13,6 +13,7 @@ import duckdb
 
 from csm_analytics.health.config import HealthConfig
 from csm_analytics.reports.briefs.config import BriefsConfig
+from csm_analytics.canonical.ownership import OWNER_PERIODS
 
 COLUMNS = ["csm_id", "account", "health_band", "arr", "renewal_date", "last_activity_date", "open_actions", "reason"]
 READ_SQL = "SELECT * FROM marts.csm_daily_brief ORDER BY rowid"
@@ -45,7 +46,7 @@ def daily_brief_sql(config: BriefsConfig, health: HealthConfig) -> str:
 WITH latest AS (SELECT max(as_of_date) AS d FROM core.account_health_score),
 cadence AS (SELECT tier, qbr_every_days FROM {health.targets_sql()}),
 owner AS (
-    SELECT o.account_id, o.csm_id FROM raw.csm_assignments o, latest
+    SELECT o.account_id, o.csm_id FROM {OWNER_PERIODS} o, latest
     WHERE latest.d BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
     QUALIFY row_number() OVER (PARTITION BY o.account_id ORDER BY o.valid_from DESC) = 1
 ),

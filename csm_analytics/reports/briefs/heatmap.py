@@ -17,6 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from csm_analytics.canonical.ownership import OWNER_PERIODS
 
 # risk dimension -> the health component it is read from
 DIMENSIONS = {"payroll_accuracy": "incidents", "payment_health": "payment", "engagement": "engagement",
@@ -32,7 +33,7 @@ def risk_sql() -> str:
     return f"""
 WITH latest AS (SELECT max(as_of_date) AS d FROM core.account_health_components),
 owner AS (
-    SELECT o.account_id, o.csm_id FROM raw.csm_assignments o, latest
+    SELECT o.account_id, o.csm_id FROM {OWNER_PERIODS} o, latest
     WHERE latest.d BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
     QUALIFY row_number() OVER (PARTITION BY o.account_id ORDER BY o.valid_from DESC) = 1
 ),

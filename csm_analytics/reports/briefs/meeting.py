@@ -15,6 +15,7 @@ from csm_analytics.health.config import COMPONENTS
 from csm_analytics.health.explain import EVIDENCE, _readable, latest_scored_day
 from csm_analytics.lib.warehouse import fetch_dicts, fetch_one_dict, table_exists
 from csm_analytics.reports.qbr.pipeline import qbr_action_items_sql
+from csm_analytics.canonical.ownership import OWNER_PERIODS
 
 WIDTH = 96
 
@@ -47,7 +48,7 @@ def list_accounts(con: duckdb.DuckDBPyConnection, csm_id: str | None = None) -> 
     """Active accounts (scored on the latest day) with their CSM, band and name: where to find an id."""
     rows = con.execute(
         "SELECT s.account_id, coalesce(o.csm_id, 'unassigned'), s.band, a.account_name FROM core.account_health_score s "
-        "JOIN raw.accounts a USING (account_id) LEFT JOIN raw.csm_assignments o ON o.account_id = s.account_id "
+        f"JOIN raw.accounts a USING (account_id) LEFT JOIN {OWNER_PERIODS} o ON o.account_id = s.account_id "
         "AND s.as_of_date BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31') "
         "WHERE ? IS NULL OR o.csm_id = ? ORDER BY 2, 1", [csm_id, csm_id]).fetchall()
     if not rows:
@@ -57,12 +58,12 @@ def list_accounts(con: duckdb.DuckDBPyConnection, csm_id: str | None = None) -> 
 
 
 def _header(con, account_id: str, as_of: dt.date) -> tuple[list[str], dict]:
-    acc = fetch_one_dict(con, """
+    acc = fetch_one_dict(con, f"""
         SELECT a.*, h.health_score, h.band, c.arr, c.end_date AS renewal_date, o.csm_id, m.name AS csm_name
         FROM raw.accounts a
         LEFT JOIN core.account_health_history h ON h.account_id = a.account_id AND h.as_of_date = ?
         LEFT JOIN raw.contracts c ON c.account_id = a.account_id AND ? BETWEEN c.start_date AND c.end_date
-        LEFT JOIN raw.csm_assignments o ON o.account_id = a.account_id
+        LEFT JOIN {OWNER_PERIODS} o ON o.account_id = a.account_id
          AND ? BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
         LEFT JOIN raw.csms m ON m.csm_id = o.csm_id
         WHERE a.account_id = ? ORDER BY c.start_date DESC LIMIT 1""", [as_of, as_of, as_of, account_id])

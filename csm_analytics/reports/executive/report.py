@@ -15,15 +15,16 @@ from csm_analytics.portfolio.kpis import KPIS
 from csm_analytics.reports import charts
 from csm_analytics.reports.exec_charts import band_distribution, segment_comparison
 from csm_analytics.reports.render import render
+from csm_analytics.canonical.ownership import OWNER_PERIODS
 
 RETENTION_KPIS = {"nrr": "CSM portfolio NRR (TTM)", "logo_retention": "Logo retention (TTM)", "grr": "GRR (TTM)"}
 
-IN_FORCE = """in_force AS (
+IN_FORCE = f"""in_force AS (
     SELECT c.account_id, sum(c.arr) AS arr, min(c.end_date) AS renewal_date FROM raw.contracts c
     WHERE $1 BETWEEN c.start_date AND c.end_date GROUP BY 1
 ),
 owner AS (
-    SELECT o.account_id, arg_max(o.csm_id, o.valid_from) AS csm_id FROM raw.csm_assignments o
+    SELECT o.account_id, arg_max(o.csm_id, o.valid_from) AS csm_id FROM {OWNER_PERIODS} o
     WHERE $1 BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31') GROUP BY 1
 ),
 book AS (

@@ -14,6 +14,7 @@ from csm_analytics.health.config import COMPONENTS
 from csm_analytics.lib.warehouse import fetch_dicts, table_exists
 from csm_analytics.reports.qbr.analysis import anomalies_since, benchmarks, changes_since
 from csm_analytics.reports.qbr.pipeline import qbr_action_items_sql
+from csm_analytics.canonical.ownership import OWNER_PERIODS
 
 
 class UnknownAccount(LookupError):
@@ -39,9 +40,9 @@ def resolve_as_of(con: duckdb.DuckDBPyConnection, as_of: dt.date | None) -> dt.d
 
 
 def account_header(con, account_id: str, as_of: dt.date) -> dict:
-    row = _one(con, """
+    row = _one(con, f"""
         SELECT a.account_id, a.account_name, a.tier, a.segment, a.industry, a.country, a.product,
-               (SELECT arg_max(o.csm_id, o.valid_from) FROM raw.csm_assignments o WHERE o.account_id = a.account_id
+               (SELECT arg_max(o.csm_id, o.valid_from) FROM {OWNER_PERIODS} o WHERE o.account_id = a.account_id
                   AND ? BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')) AS csm_id
         FROM raw.accounts a WHERE a.account_id = ?""", [as_of, account_id])
     if not row:

@@ -6,6 +6,7 @@ Pure SQL strings, no Dagster. Definitions: docs/reports.md.
 from __future__ import annotations
 
 from csm_analytics.health.config import HealthConfig
+from csm_analytics.canonical.ownership import OWNER_PERIODS
 
 AS_OF = "(SELECT max(as_of_date) FROM core.account_health_score)"
 
@@ -56,7 +57,7 @@ active AS (
 ),
 owner AS (
     SELECT o.account_id, arg_max(o.csm_id, o.valid_from) AS csm_id
-    FROM raw.csm_assignments o, d
+    FROM {OWNER_PERIODS} o, d
     WHERE d.as_of BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
     GROUP BY o.account_id
 ),
