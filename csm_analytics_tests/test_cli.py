@@ -25,6 +25,7 @@ def test_bad_argument_says_what_is_expected():
     assert out.returncode == 2 and "expected a date as YYYY-MM-DD" in out.stderr
 
 
+@pytest.mark.slow
 def test_materialize_from_an_empty_data_dir(tmp_path):
     """What `make materialize` (and so `make run`) does on a fresh clone."""
     env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "CSM_DATA_DIR")}

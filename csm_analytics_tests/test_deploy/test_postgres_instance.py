@@ -102,6 +102,7 @@ def _posts(slack: FakeSlack) -> list[tuple[str, str]]:
             for m in messages if (m.get("metadata") or {}).get("event_type") == "csm_alert"]
 
 
+@pytest.mark.slow
 def test_postgres_instance_keeps_the_sensor_cursor_across_a_restart(prod):
     home, slack, volume = prod
     instance = DagsterInstance.from_config(str(home))
