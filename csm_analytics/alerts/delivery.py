@@ -233,7 +233,7 @@ def escalate_breaches(outbox: Outbox, transport, config: AlertConfig, now: dt.da
                       deadline: float | None = None) -> int:
     """Post SLA breaches (sent, unacknowledged past the SLA) to the ops channel for the CSM's manager, once each."""
     owner, after, escalated = owner or new_owner(), 0, 0
-    while not (escalated and _past(deadline)):
+    while not _past(deadline):  # escalations wait for a tick with time left; none is ever skipped for good
         row = outbox.claim_next(owner, config.lease_seconds, after,
                                 "status = 'sent' AND acknowledged_at IS NULL AND escalated_at IS NULL")
         if row is None:
