@@ -1,0 +1,74 @@
+"""Shared page furniture: the current user's data handle, the freshness line, the headline numbers.
+
+Text from the data is only ever passed to Streamlit as data (st.dataframe, st.metric, st.text) or escaped
+Markdown; no page lets raw HTML through.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pandas as pd
+import streamlit as st
+
+from csm_analytics.workspace.data_access import WorkspaceData
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+
+
+def md_escape(text) -> str:
+    """Data text safe inside Markdown: every Markdown/HTML special character backslash-escaped."""
+    return _MD_SPECIAL.sub(r"\\\1", str(text))
+
+
+def data() -> WorkspaceData:
+    return st.session_state["_workspace_data"]
+
+
+def page_header(title: str, caption: str | None = None) -> WorkspaceData:
+    ws = data()
+    st.title(title)
+    fresh = ws.freshness()
+    st.caption(fresh.label())
+    if fresh.stale:
+        st.warning(f"This snapshot is {fresh.age_hours:.0f} hours old: the nightly refresh may have failed. "
+                   "Check the Dagster UI, or run `csm-analytics materialize`.")
+    if caption:
+        st.caption(caption)
+    return ws
+
+
+def fmt_money(value) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
+        return "n/a"
+    return f"${value:,.0f}"
+
+
+def fmt_num(value, digits: int = 0) -> str:
+    if value is None or pd.isna(value):
+        return "n/a"
+    return f"{value:,.{digits}f}"
+
+
+def fmt_pct(value, digits: int = 1) -> str:
+    if value is None or pd.isna(value):
+        return "n/a"
+    return f"{100 * value:.{digits}f} %"
+
+
+def headline(numbers: list[tuple[str, str]]) -> None:
+    """About five numbers that lead the page."""
+    for col, (label, value) in zip(st.columns(len(numbers)), numbers):
+        col.metric(label, value)
+
+
+def table(frame: pd.DataFrame, empty: str = "Nothing to show.", **kwargs) -> None:
+    if frame is None or frame.empty:
+        st.info(empty)
+    else:
+        st.dataframe(frame, hide_index=True, **kwargs)
+
+
+def account_link(account_id: str, label: str | None = None) -> None:
+    st.page_link("views/account.py", label=label or f"Open {account_id}", query_params={"account": account_id})
