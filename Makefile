@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
+WORKSPACE_PORT ?= 8501
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
 .PHONY: help install generate materialize run test bench screenshots clean
@@ -26,7 +27,12 @@ generate: install ## write the default demo world into data/raw (skipped when cu
 materialize: install ## generate the world if missing, then materialize every asset; non-zero on failure
 	$(BIN)/csm-analytics materialize
 
-run: materialize ## materialize, then serve the Dagster UI on http://127.0.0.1:$(PORT)
+run: materialize ## materialize, then serve the Dagster UI (:$(PORT)) and the CSM workspace (:$(WORKSPACE_PORT))
+	@mkdir -p data/workspace; \
+	setsid $(BIN)/csm-analytics workspace --port $(WORKSPACE_PORT) > data/workspace/streamlit.log 2>&1 & ws=$$!; \
+	trap 'kill -- -'$$ws' 2>/dev/null' EXIT INT TERM; \
+	echo "Dagster UI:    http://127.0.0.1:$(PORT)"; \
+	echo "CSM workspace: http://127.0.0.1:$(WORKSPACE_PORT)  (demo users in README.md; log data/workspace/streamlit.log)"; \
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
 
 test: install ## run the test suite
@@ -41,4 +47,4 @@ screenshots: install ## render a QBR pack, a daily brief and the executive repor
 	$(BIN)/python -m csm_analytics.reports.screenshots
 
 clean: ## remove generated data (keeps .venv)
-	rm -rf data/raw data/warehouse.duckdb data/warehouse.duckdb.wal data/dagster_home data/outbox data/alerts data/models data/reports data/telco
+	rm -rf data/raw data/warehouse.duckdb data/warehouse.duckdb.wal data/dagster_home data/outbox data/alerts data/models data/reports data/telco data/serving

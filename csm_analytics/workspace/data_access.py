@@ -31,6 +31,11 @@ GLOBAL_TABLES = ("account_management_kpis", "cs_ops_kpis", "revenue_retention", 
                  "expansion_forecast", "health_bands")
 
 
+def _sql_string(path: Path) -> str:
+    """A file path inside a SQL string literal (ATTACH takes no bound parameters; the path is configuration)."""
+    return str(path).replace("'", "''")
+
+
 class WorkspaceDataError(RuntimeError):
     """Shown to the user as a clear message with the next step, never as a traceback."""
 
@@ -75,7 +80,11 @@ class WorkspaceData:
             raise SnapshotMissing(f"No serving snapshot yet at {self.serving_path}. Run `{MATERIALIZE_COMMAND}` "
                                   "(or `make run`) to build the warehouse and publish it.")
         try:
-            self.con = duckdb.connect(str(self.serving_path), read_only=True)
+            # An in-memory instance of its own with the snapshot attached read-only: duckdb.connect(path) would reuse
+            # a cached instance of the same path in this process, which still holds the snapshot it was opened on.
+            self.con = duckdb.connect()
+            self.con.execute(f"ATTACH '{_sql_string(self.serving_path)}' AS snapshot (READ_ONLY)")
+            self.con.execute("USE snapshot")
             meta = self.con.execute("SELECT as_of_date, published_at FROM meta").fetchall()
         except duckdb.Error as exc:
             raise SnapshotUnreadable(f"The serving snapshot {self.serving_path} cannot be read ({type(exc).__name__}). "
@@ -113,7 +122,8 @@ class WorkspaceData:
         return Freshness(self.as_of, self.published_at, max(0.0, (now - self.published_at).total_seconds() / 3600))
 
     def _has(self, table: str) -> bool:
-        return bool(self.con.execute("SELECT 1 FROM information_schema.tables WHERE table_name = ?", [table]).fetchall())
+        return bool(self.con.execute("SELECT 1 FROM information_schema.tables WHERE table_catalog = 'snapshot' "
+                                     "AND table_name = ?", [table]).fetchall())
 
     def query(self, table: str, where: str = "", params: list | None = None, order: str = "", limit: int | None = None,
               columns: str = "*", group: str = "") -> pd.DataFrame:
