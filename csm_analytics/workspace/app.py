@@ -70,7 +70,17 @@ def login_form() -> None:
             return
         st.session_state["user"] = user
         st.session_state["_login_pending"] = True
+        st.session_state["_after_login"] = (_requested_path(), dict(st.query_params))  # a deep link survives the login
         st.rerun()
+
+
+def _requested_path() -> str:
+    """The URL path the user opened (e.g. account_drill), so the login can continue to it."""
+    try:
+        from urllib.parse import urlparse
+        return urlparse(st.context.url or "").path.strip("/").split("/")[-1]
+    except Exception:  # noqa: BLE001 - no URL (tests): the role's default page
+        return ""
 
 
 def main() -> None:
@@ -83,6 +93,10 @@ def main() -> None:
                      default=(t == ("My day" if user.role in ("csm", "manager") else "Portfolio")))
              for f, t, i, roles in PAGES if user.role in roles]
     page = st.navigation(pages)
+    requested, query = st.session_state.pop("_after_login", ("", {}))
+    target = next((p for p in pages if requested and p.url_path == requested), None)
+    if target is not None and target.url_path != page.url_path:
+        st.switch_page(target, query_params=query)
     with st.sidebar:
         st.caption(f"{user.name} · {user.role}")
         if st.button("Log out"):
