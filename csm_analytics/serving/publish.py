@@ -65,7 +65,7 @@ workers AS (
 ),
 churn AS (
     SELECT * EXCLUDE (rn) FROM (SELECT account_id, churn_probability,
-           row_number() OVER (PARTITION BY account_id ORDER BY snapshot_date DESC) AS rn FROM ml.churn_predictions) WHERE rn = 1
+           row_number() OVER (PARTITION BY account_id ORDER BY as_of_date DESC) AS rn FROM ml.churn_predictions) WHERE rn = 1
 )
 SELECT h.account_id, a.account_name, a.tier, a.segment, a.industry, a.country, a.product,
        coalesce(o.csm_id, 'unassigned') AS csm_id, c.name AS csm_name, c.manager,

@@ -25,10 +25,10 @@ MATERIALIZE_COMMAND = "csm-analytics materialize"
 ACCOUNT_TABLES = ("accounts", "health_history", "health_components", "account_trends", "tickets", "interactions", "qbrs",
                   "alerts", "qbr_pipeline", "qbr_action_items", "qbr_records", "account_plan_status",
                   "expansion_signals", "risk_heatmap", "churn_predictions")
-CSM_TABLES = ("daily_brief", "csm_scorecard", "coaching_insights", "csm_portfolio", "band_weeks", "adoption", "csms")
-GLOBAL_TABLES = ("account_management_kpis", "cs_ops_kpis", "revenue_retention", "renewal_forecast_accuracy",
-                 "expansion_forecast_accuracy", "alert_quality", "alert_response_sla", "rebalancing_plan",
-                 "expansion_forecast", "health_bands")
+CSM_TABLES = ("daily_brief", "csm_scorecard", "csm_portfolio", "band_weeks", "adoption", "csms", "expansion_forecast")
+SHARED_TABLES = ("health_bands", "coaching_insights")  # no account or CSM rows: team-wide findings and settings
+LEADER_TABLES = ("account_management_kpis", "cs_ops_kpis", "revenue_retention", "renewal_forecast_accuracy",
+                 "expansion_forecast_accuracy", "alert_quality", "alert_response_sla", "rebalancing_plan")
 
 
 def _sql_string(path: Path) -> str:
@@ -134,8 +134,10 @@ class WorkspaceData:
                      if table != "accounts" else "list_contains(?, csm_id)")
         elif table in CSM_TABLES:
             scope = "list_contains(?, csm_id)"
-        elif table in GLOBAL_TABLES:
-            if self._csm_ids is not None and table not in ("health_bands", "expansion_forecast"):
+        elif table in SHARED_TABLES:
+            scope = None
+        elif table in LEADER_TABLES:
+            if self._csm_ids is not None:
                 raise PermissionError(f"{table} is for leaders")
             scope = None
         else:

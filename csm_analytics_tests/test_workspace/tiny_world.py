@@ -66,8 +66,8 @@ def build_warehouse(path: Path) -> None:
                 "arr DOUBLE, mrr DOUBLE, term_months INT, licensed_seats INT, renewal_outcome VARCHAR, downgrade_amount DOUBLE)")
     con.execute("CREATE TABLE raw.product_usage (account_id VARCHAR, usage_date DATE, grain VARCHAR, active_users DOUBLE, "
                 "licensed_seats INT, logins INT, key_feature_events INT, worker_count INT)")
-    con.execute("CREATE TABLE ml.churn_predictions (account_id VARCHAR, snapshot_date DATE, churn_probability DOUBLE, "
-                "top_drivers VARCHAR)")
+    con.execute("CREATE TABLE ml.churn_predictions (as_of_date DATE, account_id VARCHAR, churn_probability DOUBLE, "
+                "flag_threshold DOUBLE, top_drivers VARCHAR)")
     pts = ", ".join(f"pts_{c} DOUBLE" for c in COMPONENTS)
     lost = ", ".join(f"lost_{c} DOUBLE" for c in COMPONENTS)
     con.execute(f"CREATE TABLE core.account_health_history (account_id VARCHAR, as_of_date DATE, tier VARCHAR, "
@@ -82,7 +82,7 @@ def build_warehouse(path: Path) -> None:
         con.execute("INSERT INTO raw.contracts VALUES (?, ?, DATE '2025-01-01', ?, ?, ?, 12, 100, NULL, 0)",
                     [f"K{i}", acc, end, arr, arr / 12])
         con.execute("INSERT INTO raw.product_usage VALUES (?, ?, 'month', 10, 100, 5, 5, ?)", [acc, AS_OF, workers])
-        con.execute("INSERT INTO ml.churn_predictions VALUES (?, ?, ?, 'usage_trend')", [acc, AS_OF, p])
+        con.execute("INSERT INTO ml.churn_predictions VALUES (?, ?, ?, 0.3, 'usage_trend')", [AS_OF, acc, p])
         con.executemany(f"INSERT INTO core.account_health_history VALUES ({', '.join('?' * (6 + 2 * len(COMPONENTS)))})",
                         _history_rows(acc, tier, now, then))
         con.execute(f"INSERT INTO core.account_health_components SELECT ?, ?, ?, {', '.join('50' for _ in COMPONENTS)}",
@@ -141,8 +141,8 @@ def build_warehouse(path: Path) -> None:
                 "(DATE '2026-06-30', 'C2', 59.5, 66.0, 2, -0.5, 65.0, 70.0, 40.0, 55.0, 65.0, 80.0)) "
                 "t(quarter_end, csm_id, overall_score, team_average, peer_rank, change_vs_last_quarter, portfolio_health, "
                 "retention, expansion, activity_engagement, customer_satisfaction, efficiency)")
-    con.execute("CREATE TABLE marts.coaching_insights AS SELECT * FROM (VALUES ('C1', 'QBRs held within 14 days of a drop'), "
-                "('C2', 'Low login rate')) t(csm_id, finding)")
+    con.execute("CREATE TABLE marts.coaching_insights AS SELECT * FROM (VALUES ('qbr_after_drop', "
+                "'A QBR within 14 days of a health drop: churn 12 pp lower')) t(insight, finding)")
     con.execute("CREATE TABLE marts.csm_portfolio AS SELECT csm_id, 2 AS accounts FROM raw.csms")
     con.execute("CREATE TABLE marts.account_management_kpis AS SELECT 'retention' AS category, 'grr' AS kpi, "
                 "NULL::VARCHAR AS dimension, 0.9 AS value")

@@ -64,7 +64,7 @@ else:
     ui.table(moved.reindex(moved["change"].abs().sort_values(ascending=False).index))
 
 st.markdown("**Churn: probability, drivers, revenue at risk**")
-churn = ws.query("churn_predictions", "account_id = ?", [account_id], order="snapshot_date DESC", limit=1)
+churn = ws.query("churn_predictions", "account_id = ?", [account_id], order="as_of_date DESC", limit=1)
 ui.table(churn.T.reset_index().set_axis(["field", "value"], axis=1).astype(str) if not churn.empty else churn,
          "No churn prediction for this account.")
 

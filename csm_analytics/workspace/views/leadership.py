@@ -13,15 +13,6 @@ adoption = ws.query("adoption", order="csm_id")
 sla = ws.query("alert_response_sla")
 
 
-def kpi(name: str):
-    for frame in (kpis, ops):
-        if not frame.empty and "kpi" in frame:
-            hit = frame[(frame["kpi"] == name) & (frame["dimension"].isna() | (frame["dimension"] == "all"))]
-            if not hit.empty:
-                return hit["value"].iloc[0]
-    return None
-
-
 critical = sla[sla["severity"] == "critical"] if not sla.empty else sla
 ui.headline([("Accounts", ui.fmt_num(ws.scalar("accounts", "count(*)"))),
              ("ARR", ui.fmt_money(ws.scalar("accounts", "sum(arr)"))),
