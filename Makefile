@@ -41,10 +41,11 @@ test: install ## run the test suite
 bench: install ## run the benchmarks and write docs/benchmarks.md
 	$(BIN)/python -m csm_analytics.bench
 
-screenshots: install ## render a QBR pack, a daily brief and the executive report to docs/screenshots/*.png
+screenshots: install ## render a QBR pack, a daily brief, the executive report and every workspace page to docs/screenshots/*.png
 	@command -v chromium >/dev/null || { apt-get install -y -q chromium >/dev/null 2>&1 || sudo apt-get install -y -q chromium; }
-	@test -f data/warehouse.duckdb || $(MAKE) materialize
+	@test -f data/warehouse.duckdb -a -f data/serving/serving.duckdb || $(MAKE) materialize
 	$(BIN)/python -m csm_analytics.reports.screenshots
+	$(BIN)/python -m csm_analytics.workspace.screenshots
 
 clean: ## remove generated data (keeps .venv)
 	rm -rf data/raw data/warehouse.duckdb data/warehouse.duckdb.wal data/dagster_home data/outbox data/alerts data/models data/reports data/telco data/serving

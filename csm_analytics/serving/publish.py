@@ -90,7 +90,7 @@ WHERE as_of_date > $as_of - INTERVAL {HISTORY_DAYS} DAYS AND as_of_date <= $as_o
     "health_components": """
 SELECT * FROM core.account_health_components WHERE as_of_date IN ($as_of, $as_of - INTERVAL 30 DAYS)
 """,
-    "health_bands": "SELECT max(healthy_from) AS healthy_from, max(watch_from) AS watch_from FROM core.health_weights",
+    "health_bands": "SELECT max(healthy_from)::DOUBLE AS healthy_from, max(watch_from)::DOUBLE AS watch_from FROM core.health_weights",
     "band_weeks": f"""
 WITH weeks AS (SELECT ($as_of - INTERVAL (7 * k) DAYS)::DATE AS week_end FROM range({BAND_WEEKS}) t(k)),
 owner AS (

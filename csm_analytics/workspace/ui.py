@@ -40,9 +40,10 @@ def page_header(title: str, caption: str | None = None) -> WorkspaceData:
 
 
 def fmt_money(value) -> str:
+    """Whole dollars; millions as $1.23M so a headline number fits its column."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or pd.isna(value):
         return "n/a"
-    return f"${value:,.0f}"
+    return f"${value / 1e6:,.2f}M" if abs(value) >= 1e6 else f"${value:,.0f}"
 
 
 def fmt_num(value, digits: int = 0) -> str:
@@ -63,11 +64,29 @@ def headline(numbers: list[tuple[str, str]]) -> None:
         col.metric(label, value)
 
 
+MONEY = re.compile(r"(^|_)(arr|mrr|amount|revenue_at_risk)$|_arr_|^(pipeline|weighted)_|forecast$")
+
+
+def column_config(frame: pd.DataFrame) -> dict:
+    """Dates without a time shown as dates, money columns in dollars."""
+    config = {}
+    for name in frame.columns:
+        column = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(column):
+            values = column.dropna()
+            if values.empty or (values.dt.normalize() == values).all():
+                config[name] = st.column_config.DateColumn(format="YYYY-MM-DD")
+        elif pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column) and MONEY.search(str(name)):
+            config[name] = st.column_config.NumberColumn(format="dollar")
+    return config
+
+
 def table(frame: pd.DataFrame, empty: str = "Nothing to show.", **kwargs) -> None:
     if frame is None or frame.empty:
         st.info(empty)
     else:
-        st.dataframe(frame, hide_index=True, **kwargs)
+        st.dataframe(frame, hide_index=True, column_config=kwargs.pop("column_config", None) or column_config(frame),
+                     **kwargs)
 
 
 def account_link(account_id: str, label: str | None = None) -> None:

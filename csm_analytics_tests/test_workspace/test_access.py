@@ -93,3 +93,8 @@ def test_demo_users_one_per_role():
     assert [(u["username"], u["role"]) for u in users] == [
         ("csm001", "csm"), ("csm002", "csm"), ("manager", "manager"), ("leader", "leader"), ("admin", "admin")]
     assert users[2]["manager"] == "M1"
+
+
+def test_headline_money_fits_its_column():
+    from csm_analytics.workspace.ui import fmt_money
+    assert [fmt_money(v) for v in (180_000, 999_999.4, 13_499_037, None)] == ["$180,000", "$999,999", "$13.50M", "n/a"]

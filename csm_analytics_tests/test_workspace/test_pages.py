@@ -52,12 +52,14 @@ def test_page_leads_with_its_numbers_and_the_as_of_date(app_as, user, page):
 def test_account_drill_shows_points_lost_sorted_and_what_changed(app_as):
     at = app_as("c1", "account", account="A1")
     assert not at.exception and not at.error
-    assert metrics(at) == {"Health": "42.5 (At risk)", "Churn probability": "40.0 %", "Revenue at risk": "$48,000",
+    assert metrics(at) == {"Health (At risk)": "42.5", "Churn probability": "40.0 %", "Revenue at risk": "$48,000",
                            "ARR": "$120,000", "Renews in": "46 days"}
     lost = at.dataframe[0].value
     assert lost["component"].tolist()[:2] == ["usage", "payment"]  # 100 - 42.5 - 10 = 47.5 lost, then 10
     assert lost["points_lost"].tolist()[:2] == [47.5, 10.0]
     assert "Health 60.0 → 42.5 (-17.5)" in [t.value for t in at.text]
+    assert ("Probability 40.0 % (as of 2026-06-30)\nRevenue at risk $48,000 = probability x ARR $120,000\n"
+            "Top drivers: usage_trend") in [t.value for t in at.text]
     # the account name is data: escaped, never rendered as HTML or Markdown
     assert at.subheader[0].value == r"A1 · Acme \<b\>Corp\</b\>"
 

@@ -24,6 +24,7 @@ def test_snapshot_holds_the_hand_computed_accounts_and_meta(tmp_path):
         weeks = con.execute("SELECT week_end, band, sum(accounts) FROM band_weeks GROUP BY ALL ORDER BY 1 DESC, 2 LIMIT 3").fetchall()
         alerts = con.execute("SELECT alert_key, delivery_status, sent_at FROM alerts ORDER BY alert_key").fetchall()
         brief = con.execute("SELECT priority, csm_id FROM daily_brief ORDER BY priority").fetchall()
+        bands = con.execute("SELECT healthy_from, watch_from, typeof(healthy_from) FROM health_bands").fetchall()
     assert as_of == AS_OF
     assert abs((dt.datetime.now(dt.timezone.utc) - published).total_seconds()) < 120
     assert accounts == [("A1", "C1", 120000.0, 10000.0, 46, "At risk", 48000.0),
@@ -35,6 +36,7 @@ def test_snapshot_holds_the_hand_computed_accounts_and_meta(tmp_path):
     assert alerts[0] == ("health_drop:A1:2026-06-29", "sent", "2026-06-30T08:00:00+00:00")
     assert alerts[1][1] is None  # not in the outbox yet
     assert brief == [(1, "C1"), (2, "C2")]  # the brief's priority order survives the copy
+    assert bands == [(75.0, 50.0, "DOUBLE")]  # DECIMAL in the warehouse; a chart cannot draw Decimal objects
 
 
 def test_publish_swaps_atomically_and_an_open_reader_keeps_the_old_snapshot(tmp_path):

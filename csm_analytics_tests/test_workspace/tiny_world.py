@@ -16,6 +16,7 @@ import datetime as dt
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from csm_analytics.health.config import COMPONENTS
 from csm_analytics.serving.actions_store import ActionsStore
@@ -83,8 +84,8 @@ def build_warehouse(path: Path) -> None:
                     [f"K{i}", acc, end, arr, arr / 12])
         con.execute("INSERT INTO raw.product_usage VALUES (?, ?, 'month', 10, 100, 5, 5, ?)", [acc, AS_OF, workers])
         con.execute("INSERT INTO ml.churn_predictions VALUES (?, ?, ?, 0.3, 'usage_trend')", [AS_OF, acc, p])
-        con.executemany(f"INSERT INTO core.account_health_history VALUES ({', '.join('?' * (6 + 2 * len(COMPONENTS)))})",
-                        _history_rows(acc, tier, now, then))
+        history = pd.DataFrame(_history_rows(acc, tier, now, then))  # noqa: F841 - read by the INSERT below
+        con.execute("INSERT INTO core.account_health_history SELECT * FROM history")
         con.execute(f"INSERT INTO core.account_health_components SELECT ?, ?, ?, {', '.join('50' for _ in COMPONENTS)}",
                     [acc, AS_OF, tier])
     con.execute("CREATE TABLE core.health_weights AS SELECT 'enterprise' AS tier, 'usage' AS component, 30.0 AS weight, "

@@ -25,7 +25,7 @@ acc = ws.account(wanted)  # NotFound for unknown ids and for accounts outside th
 account_id = acc["account_id"]
 st.subheader(ui.md_escape(f"{account_id} · {acc['account_name']}"))
 st.caption(ui.md_escape(f"{acc['tier']} · {acc['segment']} · CSM {acc['csm_name'] or acc['csm_id']}"))
-ui.headline([("Health", f"{ui.fmt_num(acc['health_score'], 1)} ({acc['band']})"),
+ui.headline([(f"Health ({acc['band']})", ui.fmt_num(acc["health_score"], 1)),
              ("Churn probability", ui.fmt_pct(acc["churn_probability"])),
              ("Revenue at risk", ui.fmt_money(acc["revenue_at_risk"])), ("ARR", ui.fmt_money(acc["arr"])),
              ("Renews in", f"{ui.fmt_num(acc['days_to_renewal'])} days")])
@@ -47,8 +47,9 @@ with right:
     if not history.empty:
         chart = history.set_index("as_of_date")[["health_score"]]
         if not bands.empty:
-            chart = chart.assign(healthy_from=bands["healthy_from"].iloc[0], watch_from=bands["watch_from"].iloc[0])
-        st.line_chart(chart)
+            chart = chart.assign(healthy_from=float(bands["healthy_from"].iloc[0]),
+                                 watch_from=float(bands["watch_from"].iloc[0]))
+        st.line_chart(chart, color=["#1f77b4", "#2ca02c", "#f5a623"][:len(chart.columns)])
 
 st.markdown("**What changed in 30 days**")
 then = history[history["as_of_date"].dt.date == ws.as_of - dt.timedelta(days=30)] if not history.empty else history
@@ -65,8 +66,16 @@ else:
 
 st.markdown("**Churn: probability, drivers, revenue at risk**")
 churn = ws.query("churn_predictions", "account_id = ?", [account_id], order="as_of_date DESC", limit=1)
-ui.table(churn.T.reset_index().set_axis(["field", "value"], axis=1).astype(str) if not churn.empty else churn,
-         "No churn prediction for this account.")
+if churn.empty:
+    st.info("No churn prediction for this account.")
+else:
+    c = churn.iloc[0]
+    lines = [f"Probability {ui.fmt_pct(c['churn_probability'])} (as of {c['as_of_date']:%Y-%m-%d})",
+             f"Revenue at risk {ui.fmt_money(acc['revenue_at_risk'])} = probability x ARR {ui.fmt_money(acc['arr'])}"]
+    for field, label in (("risk_level", "Risk level"), ("early_warning", "Early warning"), ("top_drivers", "Top drivers")):
+        if field in churn.columns and pd.notna(c[field]):
+            lines.append(f"{label}: {c[field]}")
+    st.text("\n".join(lines))
 
 trends = ws.query("account_trends", "account_id = ?", [account_id], order="month")
 if not trends.empty:

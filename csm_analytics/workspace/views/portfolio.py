@@ -4,6 +4,8 @@ import streamlit as st
 
 from csm_analytics.workspace import ui
 
+BAND_COLORS = {"At risk": "#d62728", "Healthy": "#2ca02c", "Watch": "#f5a623"}
+
 ws = ui.page_header("Portfolio")
 totals = ws.query("accounts", columns="count(*) AS clients, sum(worker_count) AS workers, sum(arr) AS arr, "
                                       "sum(mrr) AS mrr, avg(health_score) AS avg_health").iloc[0]
@@ -23,7 +25,8 @@ with right:
     weeks = ws.query("band_weeks", columns="week_end, band, sum(accounts) AS clients", group="week_end, band",
                      order="week_end, band")
     if not weeks.empty:
-        st.line_chart(weeks.pivot(index="week_end", columns="band", values="clients"))
+        lines = weeks.pivot(index="week_end", columns="band", values="clients")
+        st.line_chart(lines, color=[BAND_COLORS.get(b, "#888888") for b in lines.columns])
     else:
         st.info("No band history in this snapshot.")
 
