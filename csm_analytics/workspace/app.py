@@ -59,6 +59,9 @@ def login_form() -> None:
     except auth.UsersFileError as exc:
         st.error(md_escape(str(exc)))
         st.stop()
+    if auth.oidc_mode():
+        sso_login(users)
+        return
     with st.form("login"):
         username = st.text_input("Username")
         password = st.text_input("Password", type="password")
@@ -72,6 +75,22 @@ def login_form() -> None:
         st.session_state["_login_pending"] = True
         st.session_state["_after_login"] = (_requested_path(), dict(st.query_params))  # a deep link survives the login
         st.rerun()
+
+
+def sso_login(users: dict[str, auth.User]) -> None:
+    """OIDC through st.login (provider in .streamlit/secrets.toml); the role still comes from users.toml."""
+    if not st.user.is_logged_in:
+        st.button("Log in with single sign-on", on_click=st.login)
+        return
+    user = auth.user_for_identity(users, st.user.get("email"), st.user.get("email_verified"))
+    if user is None:
+        st.error("Your account is not a workspace user (or its e-mail is not verified): ask CS ops to add it "
+                 "to users.toml.")
+        st.button("Log out", on_click=st.logout)
+        return
+    st.session_state["user"] = user
+    st.session_state["_login_pending"] = True
+    st.rerun()
 
 
 def _requested_path() -> str:
@@ -101,6 +120,8 @@ def main() -> None:
         st.caption(f"{user.name} · {user.role}")
         if st.button("Log out"):
             st.session_state.clear()
+            if auth.oidc_mode():
+                st.logout()
             st.rerun()
     try:
         ws = WorkspaceData(user)

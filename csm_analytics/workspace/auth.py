@@ -18,6 +18,7 @@ Production: docs/workspace.md describes the OIDC set-up (a reverse proxy passing
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ class User:
     csm_id: str | None = None
     manager: str | None = None
     password_hash: str = ""
+    email: str | None = None  # the identity an OIDC provider vouches for (CSM_WORKSPACE_AUTH=oidc)
 
     @property
     def sees_everything(self) -> bool:
@@ -57,11 +59,11 @@ def _user(username: str, entry: dict, path: Path) -> User:
         raise UsersFileError(f"{path}: user {username!r} is a csm and needs csm_id (e.g. CSM001)")
     if role == "manager" and not entry.get("manager"):
         raise UsersFileError(f"{path}: user {username!r} is a manager and needs manager (the name in raw.csms.manager)")
-    if not str(entry.get("password_hash", "")).startswith("$argon2"):
+    if not str(entry.get("password_hash", "")).startswith("$argon2") and not (oidc_mode() and entry.get("email")):
         raise UsersFileError(f"{path}: user {username!r} needs password_hash, an argon2 hash "
                              "(python -c \"from argon2 import PasswordHasher; print(PasswordHasher().hash('...'))\")")
     return User(username, str(entry.get("name") or username), role, entry.get("csm_id"), entry.get("manager"),
-                entry["password_hash"])
+                entry.get("password_hash", ""), (entry.get("email") or "").strip().lower() or None)
 
 
 def load_users(path: Path) -> dict[str, User]:
@@ -83,6 +85,22 @@ def authenticate(users: dict[str, User], username: str, password: str) -> User |
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
     return user
+
+
+def oidc_mode() -> bool:
+    """CSM_WORKSPACE_AUTH=oidc: log in through the OIDC provider of .streamlit/secrets.toml (docs/workspace.md)."""
+    return (os.environ.get("CSM_WORKSPACE_AUTH") or "password").strip().lower() == "oidc"
+
+
+def user_for_identity(users: dict[str, User], email: str | None, email_verified: bool | None) -> User | None:
+    """The workspace user whose `email` the provider vouched for; None when unverified or not listed.
+
+    The provider proves who someone is; users.toml still decides their role and book.
+    """
+    if not email or email_verified is False:
+        return None
+    wanted = email.strip().lower()
+    return next((u for u in users.values() if u.email == wanted), None)
 
 
 def _toml_string(value: str) -> str:

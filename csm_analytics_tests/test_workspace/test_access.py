@@ -98,3 +98,17 @@ def test_demo_users_one_per_role():
 def test_headline_money_fits_its_column():
     from csm_analytics.workspace.ui import fmt_money
     assert [fmt_money(v) for v in (180_000, 999_999.4, 13_499_037, None)] == ["$180,000", "$999,999", "$13.50M", "n/a"]
+
+
+def test_oidc_identity_maps_to_a_listed_user_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("CSM_WORKSPACE_AUTH", "oidc")
+    path = tmp_path / "users.toml"
+    path.write_text('[users.ava]\nrole = "csm"\ncsm_id = "CSM01"\nemail = "Ava@Example.com"\n'
+                    '[users.vp]\nrole = "leader"\nemail = "vp@example.com"\n')
+    users = auth.load_users(path)  # no password hashes needed when the provider authenticates
+    assert auth.user_for_identity(users, "ava@example.COM", True).csm_id == "CSM01"
+    assert auth.user_for_identity(users, "ava@example.com", False) is None  # unverified e-mail
+    assert auth.user_for_identity(users, "mallory@example.com", True) is None
+    monkeypatch.setenv("CSM_WORKSPACE_AUTH", "password")
+    with pytest.raises(auth.UsersFileError, match="password_hash"):
+        auth.load_users(path)

@@ -21,8 +21,9 @@ if not has:
 columns = ["account_id", "account_name", "csm_id", "arr", *dims, "overall_risk"]
 frame = risk[[c for c in columns if c in risk.columns]].reset_index(drop=True)
 styled = frame.style.background_gradient(cmap="Reds", subset=[*dims, "overall_risk"], vmin=0, vmax=100).format(
-    precision=1, na_rep="")
-picked = st.dataframe(styled, hide_index=True, on_select="rerun", selection_mode="single-row", key="heatmap")
+    precision=1, na_rep="").format({"arr": "${:,.0f}"})
+picked = st.dataframe(styled, hide_index=True, on_select="rerun", selection_mode="single-row", key="heatmap",
+                      height=min(len(frame), 25) * 35 + 40)
 rows = picked.selection.rows if picked is not None and hasattr(picked, "selection") else []
 if rows:
     st.switch_page("views/account.py", query_params={"account": frame.loc[rows[0], "account_id"]})
