@@ -81,10 +81,17 @@ def column_config(frame: pd.DataFrame) -> dict:
     return config
 
 
-def table(frame: pd.DataFrame, empty: str = "Nothing to show.", **kwargs) -> None:
+TABLE_ROWS = 1000
+
+
+def table(frame: pd.DataFrame, empty: str = "Nothing to show.", limit: int = TABLE_ROWS, **kwargs) -> None:
+    """A data table; at most `limit` rows reach the browser (the headline numbers count them all)."""
     if frame is None or frame.empty:
         st.info(empty)
     else:
+        if len(frame) > limit:
+            st.caption(f"Showing the first {limit:,} of {len(frame):,} rows.")
+            frame = frame.head(limit)
         st.dataframe(frame, hide_index=True, column_config=kwargs.pop("column_config", None) or column_config(frame),
                      **kwargs)
 

@@ -15,12 +15,17 @@ from csm_analytics.workspace.views.common import side_actions
 ws = ui.page_header("Account drill")
 wanted = st.query_params.get("account", "")
 if not wanted:
-    choices = ws.query("accounts", columns="account_id, account_name", order="account_id")
+    choices = ws.query("accounts", columns="account_id, account_name", order="account_id", limit=ui.TABLE_ROWS + 1)
     if choices.empty:
         st.info("No account in your book.")
         st.stop()
-    wanted = st.selectbox("Account", choices["account_id"], format_func=lambda a: f"{a} · "
-                          f"{choices.loc[choices['account_id'] == a, 'account_name'].iloc[0]}")
+    if len(choices) > ui.TABLE_ROWS:  # a whole company's accounts: type the id rather than scroll a list
+        wanted = st.text_input("Account id", placeholder="e.g. ACC0000001").strip()
+        if not wanted:
+            st.stop()
+    else:
+        names = dict(zip(choices["account_id"], choices["account_name"]))
+        wanted = st.selectbox("Account", choices["account_id"], format_func=lambda a: f"{a} · {names[a]}")
 acc = ws.account(wanted)  # NotFound for unknown ids and for accounts outside the user's book
 account_id = acc["account_id"]
 st.subheader(ui.md_escape(f"{account_id} · {acc['account_name']}"))

@@ -26,7 +26,7 @@ shown = ["alert_key", "severity", "account_id", "event_date", "headline", "sla_c
 ui.table(alerts[[c for c in shown if c in alerts.columns]] if not alerts.empty else alerts, "No open alert.")
 if not alerts.empty:
     with st.form("alert_action", clear_on_submit=True):
-        key = st.selectbox("Alert", alerts["alert_key"].tolist())
+        key = st.selectbox("Alert", alerts["alert_key"].head(ui.TABLE_ROWS).tolist())
         action = st.radio("Action", ["acknowledge", "snooze", "dismiss"], horizontal=True)
         until = st.date_input("Snooze until", value=ws.as_of + dt.timedelta(days=7))
         reason = st.text_input("Reason (required to dismiss)")
@@ -46,7 +46,7 @@ ui.table(overdue[["account_id", "qbr_date", "action", "due_date"]] if not overdu
 if not overdue.empty:
     with st.form("item_done", clear_on_submit=True):
         labels = {f"{r['account_id']} · {r['action']} (due {r['due_date']:%Y-%m-%d})": (r["account_id"], item_id(r))
-                  for _, r in overdue.iterrows()}
+                  for _, r in overdue.head(ui.TABLE_ROWS).iterrows()}
         choice = st.selectbox("Action item", list(labels))
         if st.form_submit_button("Mark done"):
             account, item = labels[choice]

@@ -45,7 +45,8 @@ def sla_hours() -> dict[str, float]:
 
 def open_alerts(ws: WorkspaceData, include_closed: bool = False) -> pd.DataFrame:
     """Alerts in the snapshot with their state after workspace actions and their SLA clock."""
-    alerts = ws.query("alerts", order="event_date DESC, alert_key")
+    alerts = ws.query("alerts", order="event_date DESC, alert_key",
+                      columns="alert_key, rule, severity, account_id, event_date, headline, sent_at, acknowledged_at")
     if alerts.empty:
         return alerts
     actions, _ = side_actions(ws)
@@ -53,12 +54,10 @@ def open_alerts(ws: WorkspaceData, include_closed: bool = False) -> pd.DataFrame
     now = ws.freshness().published_at + dt.timedelta(hours=ws.freshness().age_hours)
     limits = sla_hours()
 
-    def clock(row) -> str:
-        if not row.get("sent_at") or pd.isna(row.get("sent_at")):
-            return "not sent yet"
-        hours = (now - dt.datetime.fromisoformat(str(row["sent_at"]))).total_seconds() / 3600
-        limit = limits.get(row["severity"], 24.0)
-        return f"{hours:.0f} h of {limit:.0f} h" + (" · OVERDUE" if hours > limit else "")
-
-    alerts["sla_clock"] = [clock(r) for _, r in alerts.iterrows()]
+    sent = pd.to_datetime(alerts["sent_at"], utc=True, errors="coerce", format="ISO8601")
+    hours = (pd.Timestamp(now) - sent).dt.total_seconds() / 3600
+    limit = alerts["severity"].map(limits).fillna(24.0)
+    clock = hours.round(0).astype("Int64").astype(str) + " h of " + limit.round(0).astype(int).astype(str) + " h"
+    clock = clock.where(hours <= limit, clock + " · OVERDUE")
+    alerts["sla_clock"] = clock.where(sent.notna(), "not sent yet")
     return alerts if include_closed else alerts[alerts["state"] == "open"].reset_index(drop=True)

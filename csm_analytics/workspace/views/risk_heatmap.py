@@ -4,6 +4,7 @@ import streamlit as st
 
 from csm_analytics.workspace import ui
 
+HEATMAP_ROWS = 300
 DIMENSIONS = ["payroll_accuracy", "payment_health", "engagement", "growth", "sentiment"]
 
 ws = ui.page_header("Risk heatmap", "Risk = 100 minus the health component; blank = no data. Select a row to open the account.")
@@ -19,7 +20,9 @@ if not has:
     st.info("No account scored in this snapshot.")
     st.stop()
 columns = ["account_id", "account_name", "csm_id", "arr", *dims, "overall_risk"]
-frame = risk[[c for c in columns if c in risk.columns]].reset_index(drop=True)
+frame = risk[[c for c in columns if c in risk.columns]].head(HEATMAP_ROWS).reset_index(drop=True)
+if len(risk) > HEATMAP_ROWS:
+    st.caption(f"The {HEATMAP_ROWS} riskiest of {len(risk):,} accounts.")
 styled = frame.style.background_gradient(cmap="Reds", subset=[*dims, "overall_risk"], vmin=0, vmax=100).format(
     precision=1, na_rep="").format({"arr": "${:,.0f}"})
 picked = st.dataframe(styled, hide_index=True, on_select="rerun", selection_mode="single-row", key="heatmap",
