@@ -38,8 +38,9 @@ run: materialize ## materialize, then serve the Dagster UI (:$(PORT)) and the CS
 test: install ## run the test suite
 	$(BIN)/python -m pytest
 
-bench: install ## run the benchmarks and write docs/benchmarks.md
+bench: install ## run the benchmarks and write docs/benchmarks.md (the workspace's section too)
 	$(BIN)/python -m csm_analytics.bench
+	$(BIN)/python -m csm_analytics.bench.workspace --accounts 100000
 
 screenshots: install ## render a QBR pack, a daily brief, the executive report and every workspace page to docs/screenshots/*.png
 	@command -v chromium >/dev/null || { apt-get install -y -q chromium >/dev/null 2>&1 || sudo apt-get install -y -q chromium; }

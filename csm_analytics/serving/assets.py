@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dagster import AssetKey, AssetSpec, ConfigurableResource, MaterializeResult, asset, multi_asset
 from dagster_duckdb import DuckDBResource
 
@@ -24,8 +26,7 @@ class WorkspaceStoresResource(ConfigurableResource):
     serving_path: str = ""
     actions_path: str = ""
 
-    def serving(self):
-        from pathlib import Path
+    def serving(self) -> Path:
         return Path(self.serving_path) if self.serving_path else locations.serving_path()
 
     def actions(self) -> ActionsStore:

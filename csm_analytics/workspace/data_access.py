@@ -9,7 +9,6 @@ does not exist. Values are bound as parameters; table names come only from the f
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,7 +169,7 @@ class WorkspaceData:
 
     # ----- side store --------------------------------------------------------------------------------------
     def _store(self) -> ActionsStore:
-        return ActionsStore(self.actions_path, create=not os.environ.get("CSM_WORKSPACE_NO_CREATE"))
+        return ActionsStore(self.actions_path)
 
     def actions(self, account_ids: list[str] | None = None) -> pd.DataFrame:
         """Side-store actions on visible accounts (raises SideStoreError when the store is unreachable)."""

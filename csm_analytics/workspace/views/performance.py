@@ -28,7 +28,8 @@ shown = ["csm_id", "overall_score", "team_average", "peer_rank", "portfolio_heal
          "activity_engagement", "customer_satisfaction", "efficiency"]
 ui.table(latest[[c for c in shown if c in latest.columns]])
 st.subheader("Trend over 4 quarters")
-trend = cards[cards["quarter_end"].isin(quarters)]
+trend = cards[cards["quarter_end"].isin(quarters)].assign(
+    quarter_end=lambda f: f["quarter_end"].dt.strftime("%Y-%m-%d"))  # one point per quarter on the axis
 st.line_chart(trend.pivot_table(index="quarter_end", columns="csm_id", values="overall_score").assign(
     team_average=trend.groupby("quarter_end")["team_average"].first()))
 st.subheader("Coaching findings")
