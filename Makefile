@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
+WORKSPACE_PORT ?= 8501
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
 .PHONY: help install generate materialize run test bench screenshots clean
@@ -26,20 +27,27 @@ generate: install ## write the default demo world into data/raw (skipped when cu
 materialize: install ## generate the world if missing, then materialize every asset; non-zero on failure
 	$(BIN)/csm-analytics materialize
 
-run: materialize ## materialize, then serve the Dagster UI on http://127.0.0.1:$(PORT)
+run: materialize ## materialize, then serve the Dagster UI (:$(PORT)) and the CSM workspace (:$(WORKSPACE_PORT))
+	@mkdir -p data/workspace; \
+	setsid $(BIN)/csm-analytics workspace --port $(WORKSPACE_PORT) > data/workspace/streamlit.log 2>&1 & ws=$$!; \
+	trap 'kill -- -'$$ws' 2>/dev/null' EXIT INT TERM; \
+	echo "Dagster UI:    http://127.0.0.1:$(PORT)"; \
+	echo "CSM workspace: http://127.0.0.1:$(WORKSPACE_PORT)  (demo users in README.md; log data/workspace/streamlit.log)"; \
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
 
 test: install ## check the import layers, then run the test suite
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
-bench: install ## run the benchmarks and write docs/benchmarks.md
+bench: install ## run the benchmarks and write docs/benchmarks.md (the workspace's section too)
 	$(BIN)/python -m csm_analytics.bench
+	$(BIN)/python -m csm_analytics.bench.workspace --accounts 100000
 
-screenshots: install ## render a QBR pack, a daily brief and the executive report to docs/screenshots/*.png
+screenshots: install ## render a QBR pack, a daily brief, the executive report and every workspace page to docs/screenshots/*.png
 	@command -v chromium >/dev/null || { apt-get install -y -q chromium >/dev/null 2>&1 || sudo apt-get install -y -q chromium; }
-	@test -f data/warehouse.duckdb || $(MAKE) materialize
+	@test -f data/warehouse.duckdb -a -f data/serving/serving.duckdb || $(MAKE) materialize
 	$(BIN)/python -m csm_analytics.reports.screenshots
+	$(BIN)/python -m csm_analytics.workspace.screenshots
 
 clean: ## remove generated data (keeps .venv)
-	rm -rf data/raw data/warehouse.duckdb data/warehouse.duckdb.wal data/dagster_home data/outbox data/alerts data/models data/reports data/telco
+	rm -rf data/raw data/warehouse.duckdb data/warehouse.duckdb.wal data/dagster_home data/outbox data/alerts data/models data/reports data/telco data/serving

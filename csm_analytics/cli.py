@@ -157,6 +157,22 @@ def _warehouse_busy(path: Path) -> str | None:
     return None
 
 
+def cmd_workspace(args) -> int:
+    """Serve the Streamlit workspace (replaces this process, so stopping it by PID stops the server)."""
+    from csm_analytics.serving import locations
+
+    app = Path(__file__).resolve().parent / "workspace" / "app.py"
+    if not locations.serving_path().exists():
+        print(f"note: no serving snapshot yet at {locations.serving_path()}; the app will ask you to run "
+              "`csm-analytics materialize` (or `make run`) first.", file=sys.stderr)
+    print(f"CSM workspace on http://{args.host}:{args.port} (demo users: README)", flush=True)
+    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.address", args.host,
+               "--server.port", str(args.port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--server.fileWatcherType", "none", "--server.runOnSave", "false", "--client.toolbarMode", "minimal"]
+    os.execv(sys.executable, command)
+    return 0  # not reached
+
+
 def cmd_schemas(args) -> int:
     from csm_analytics.canonical.docs import render_schema_docs
     from csm_analytics.lib.paths import PROJECT_ROOT
@@ -381,6 +397,14 @@ def build_parser() -> argparse.ArgumentParser:
     pack.add_argument("--out", help="folder for the HTML (default data/reports/qbr)")
     pack.add_argument("--markdown", action="store_true", help="print the Markdown pack instead of the file path")
     pack.set_defaults(func=cmd_qbr_pack)
+
+    ws = sub.add_parser("workspace", help="serve the CSM workspace web app (Streamlit)",
+                        description="Serve the CSM workspace: login, My day, portfolio, alerts, account drill and the "
+                                    "other pages (docs/workspace.md). It reads only the serving snapshot that "
+                                    "`csm-analytics materialize` publishes.")
+    ws.add_argument("--port", type=_positive, default=8501, help="port (default 8501)")
+    ws.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    ws.set_defaults(func=cmd_workspace)
 
     sch = sub.add_parser("schemas", help="write docs/schemas.md from the pandera models",
                          description="Render the canonical table schemas (types, nullability, rules) as Markdown.")

@@ -12,6 +12,7 @@ from csm_analytics.reports.briefs import definitions as briefs
 from csm_analytics.reports.executive.assets import REPORT_KEY
 from csm_analytics.reports.qbr.assets import PACK_KEY
 from csm_analytics.resources import resources_for
+from csm_analytics.serving import definitions as serving
 from csm_analytics.sources import definitions as sources
 
 MATERIALIZE_JOB = "materialize_everything"
@@ -28,7 +29,7 @@ def build_definitions() -> Definitions:
     )
     return Definitions.merge(sources.build_defs(), health.build_defs(), churn.build_defs(), alerts.build_defs(),
                              portfolio.build_defs(), expansion.build_defs(), briefs.build_defs(), reports.build_defs(),
-                             platform)
+                             serving.build_defs(), platform)
 
 
 defs = build_definitions()

@@ -9,7 +9,7 @@ import sys
 import duckdb
 import pytest
 
-COMMANDS = [[], ["scorecard"], ["generate"], ["materialize"], ["schemas"], ["health"], ["health", "explain"], ["import"], ["import", "telco"], ["alerts"], ["alerts", "ack"], ["alerts", "snooze"]]
+COMMANDS = [[], ["scorecard"], ["generate"], ["materialize"], ["schemas"], ["health"], ["health", "explain"], ["import"], ["import", "telco"], ["alerts"], ["alerts", "ack"], ["alerts", "snooze"], ["workspace"]]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -36,6 +36,7 @@ def test_materialize_from_an_empty_data_dir(tmp_path):
     assert "materialize: OK" in out.stdout
     assert (data / "dagster_home" / "dagster.yaml").exists()
     assert (data / "raw" / "accounts.parquet").exists()
+    assert (data / "serving" / "serving.duckdb").exists()  # the workspace of `make run` has its snapshot
     con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM raw.accounts").fetchall()[0][0] == 220
     runs = list((data / "dagster_home").rglob("*.db"))

@@ -6,7 +6,8 @@ from dagster import Definitions
 
 from csm_analytics.definitions import MATERIALIZE_JOB, defs
 
-SCHEMAS = {"raw", "core", "ml", "marts", "alerts", "reports"}
+SCHEMAS = {"raw", "core", "ml", "marts", "alerts", "reports",
+           "serving"}  # serving.snapshot: the serving store the workspace reads (its own DuckDB file)
 
 
 def test_definitions_load_and_validate():

@@ -24,7 +24,9 @@ from dagster import (
 from dagster_duckdb import DuckDBResource
 
 from csm_analytics.alerts import delivery
-from csm_analytics.alerts.quality import HISTORY_SQL, QUALITY_SQL, response_sla_rows
+from csm_analytics.alerts.quality import (
+    HISTORY_SQL, QUALITY_SQL, WORKSPACE_ACKS_SQL, response_sla_rows, with_workspace_acknowledgments,
+)
 from csm_analytics.alerts.resources import AlertOutboxResource
 from csm_analytics.alerts.rules import alert_events_sql
 from csm_analytics.alerts.slack import SlackMessenger
@@ -139,15 +141,18 @@ def alert_quality(duckdb: DuckDBResource) -> MaterializeResult:
     return MaterializeResult(metadata={"dagster/row_count": rows, "quality": table})
 
 
-@asset(pool=WAREHOUSE_POOL, key=SLA_KEY, group_name="alerts", kinds={"duckdb"}, deps=[EVENTS_KEY, AssetKey(["raw", "alert_acknowledgments"])],
-       description="Response time to delivered alerts against the SLA (4 h critical, 24 h warning), from the outbox.")
+@asset(pool=WAREHOUSE_POOL, key=SLA_KEY, group_name="alerts", kinds={"duckdb"},
+       deps=[EVENTS_KEY, AssetKey(["raw", "alert_acknowledgments"]), AssetKey(["raw", "workspace_actions"])],
+       description="Response time to delivered alerts against the SLA (4 h critical, 24 h warning), from the outbox; "
+                   "an acknowledgment in the workspace app counts like a Slack ✅.")
 def alert_response_sla(duckdb: DuckDBResource, alert_outbox: AlertOutboxResource) -> MaterializeResult:
     import pandas as pd
 
     config = alert_outbox.config()
     with duckdb.get_connection() as con:
         history = fetch_dicts(con, HISTORY_SQL)
-    live = [dict(r) for r in alert_outbox.outbox().rows()]
+        workspace_acks = fetch_dicts(con, WORKSPACE_ACKS_SQL) if table_exists(con, "raw.workspace_actions") else []
+    live = with_workspace_acknowledgments([dict(r) for r in alert_outbox.outbox().rows()], workspace_acks)
     everything = history + live
     frame = pd.DataFrame(response_sla_rows(everything, config.sla_hours))
     by_csm = response_sla_rows(everything, config.sla_hours, group="csm_id")

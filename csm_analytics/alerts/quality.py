@@ -63,6 +63,27 @@ FROM raw.alert_acknowledgments
 """
 
 
+# Acknowledgments made in the workspace app (raw.workspace_actions, ingested from its side store).
+WORKSPACE_ACKS_SQL = """
+SELECT alert_key, strftime(min(recorded_at) AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%S+00:00') AS acknowledged_at,
+       'workspace:' || arg_min(username, recorded_at) AS acknowledged_by
+FROM raw.workspace_actions WHERE action = 'acknowledge' AND alert_key IS NOT NULL GROUP BY alert_key
+"""
+
+
+def with_workspace_acknowledgments(alert_rows: list[dict], workspace_acks: list[dict]) -> list[dict]:
+    """A workspace acknowledgment counts exactly like a Slack ✅: the earlier of the two stops the SLA clock."""
+    acks = {a["alert_key"]: a for a in workspace_acks}
+    out = []
+    for row in alert_rows:
+        ack = acks.get(row.get("alert_key"))
+        if ack and (not row["acknowledged_at"] or dt.datetime.fromisoformat(ack["acknowledged_at"])
+                    < dt.datetime.fromisoformat(row["acknowledged_at"])):
+            row = row | {"acknowledged_at": ack["acknowledged_at"], "acknowledged_by": ack["acknowledged_by"]}
+        out.append(row)
+    return out
+
+
 def response_sla_rows(alert_rows, sla_hours: dict[str, float], group: str | None = None) -> list[dict]:
     """Per severity (and per `group` value, e.g. csm_id): delivered alerts, acknowledged, median hours
     to acknowledge, share acknowledged within the SLA, escalations.
