@@ -75,3 +75,21 @@ def test_scorecard_review_and_team_view(kpis):
     first_quarter, first_csm = kpis.execute(
         "SELECT quarter_end, csm_id FROM marts.csm_scorecard ORDER BY quarter_end, csm_id LIMIT 1").fetchall()[0]
     assert f"quarter ending {first_quarter}" in csm_review(kpis, first_csm, str(first_quarter))
+
+
+def test_kpi_table_reads_as_a_person_expects(monkeypatch):
+    """Money with currency and separators, ratios as percentages beside percentage targets, empty as "—"."""
+    from csm_analytics.portfolio.kpis import display_rows
+
+    monkeypatch.delenv("CSM_CURRENCY", raising=False)
+    nrr = Kpi("NRR", "> 110 %", "", low=1.10, parts="money")
+    hours = Kpi("Alert response", "< 24 h", "", high=24, unit="hours")
+    expansion = Kpi("Expansion", "—", "", unit="money", parts="money")
+    rows = [("NRR", 180, 11864800.0, 11001700.0, 1.0784, "> 110 %", "below target"),
+            ("Alert response", 0, None, None, None, "< 24 h", "n/a"),
+            ("Expansion", 12, 250000.0, 300000.0, 250000.0, "—", "no target")]
+    assert display_rows(rows, [nrr, hours, expansion]) == [
+        ["NRR", "180", "$11,864,800", "$11,001,700", "107.8 %", "> 110 %", "below target"],
+        ["Alert response", "0", "—", "—", "—", "< 24 h", "—"],
+        ["Expansion", "12", "$250,000", "$300,000", "$250,000", "—", "no target"]]
+    assert all(k.unit in ("pct", "money", "hours", "days", "per100") for k in KPIS)
