@@ -10,7 +10,7 @@ export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 .PHONY: help install generate materialize run test bench screenshots clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/\$$(PORT)/$(PORT)/g' | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml setup.cfg
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,8 @@ generate: install ## write the default demo world into data/raw (skipped when cu
 materialize: install ## generate the world if missing, then materialize every asset; non-zero on failure
 	$(BIN)/csm-analytics materialize
 
-run: materialize ## materialize, then serve the Dagster UI on http://127.0.0.1:$(PORT)
+run: install ## materialize (skipped when the warehouse is current), then serve the Dagster UI on http://127.0.0.1:$(PORT)
+	$(BIN)/csm-analytics materialize --if-stale
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
 
 test: install ## check the import layers, then run the test suite
@@ -42,4 +43,4 @@ screenshots: install ## render a QBR pack, a daily brief and the executive repor
 	$(BIN)/python -m csm_analytics.reports.screenshots
 
 clean: ## remove generated data (keeps .venv)
-	rm -rf data/raw data/warehouse.duckdb data/warehouse.duckdb.wal data/dagster_home data/outbox data/alerts data/models data/reports data/telco
+	rm -rf data/raw data/warehouse.duckdb data/warehouse.duckdb.wal data/warehouse.duckdb.materialized.json data/dagster_home data/outbox data/alerts data/models data/reports data/telco

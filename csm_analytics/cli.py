@@ -87,9 +87,16 @@ def cmd_materialize(args) -> int:
         if not world_is_current(spec, paths.raw_dir()):
             print(f"generating the default demo world into {paths.raw_dir()} ...")
             generate_world(spec, paths.raw_dir())
-    from csm_analytics.runner import materialize_everything
+    from csm_analytics.runner import materialize_everything, record_materialized, stamp_path, warehouse_is_current
 
+    if args.if_stale and warehouse_is_current(paths.warehouse_path(), paths.raw_dir()):
+        print(f"the warehouse {paths.warehouse_path()} is current for {paths.raw_dir()} and this code "
+              f"({stamp_path(paths.warehouse_path()).name}); not materializing again. The schedules and sensors in "
+              "the UI keep it up to date; `make materialize` forces a full run.")
+        return 0
+    print(f"materializing every asset into {paths.warehouse_path()}; one line per asset as it finishes:", flush=True)
     ok = materialize_everything(verbose=True)
+    record_materialized(paths.warehouse_path(), paths.raw_dir(), ok)
     print("materialize: OK" if ok else "materialize: FAILED (see the failures above)", file=sys.stdout if ok else sys.stderr)
     return 0 if ok else 1
 
@@ -274,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     mat = sub.add_parser("materialize", help="generate the demo world if missing, then materialize every asset",
                          description="Runs every asset and check in-process; exits 1 if any asset or blocking check fails.")
     mat.add_argument("--skip-generate", action="store_true", help="use data/raw as it is (bring-your-own data)")
+    mat.add_argument("--if-stale", action="store_true",
+                     help="do nothing when the warehouse was fully materialized from the same raw files, code and "
+                          "CSM_* settings (what `make run` uses on a restart)")
     mat.set_defaults(func=cmd_materialize)
     health = sub.add_parser("health", help="explain account health scores",
                             description="Inspect the health score in the warehouse.")
