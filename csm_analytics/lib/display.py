@@ -26,9 +26,9 @@ LABELS = {
     "cor_to_eor": "Contractors moving to EOR", "qbr_discussion": "Discussed at the QBR", "inbound": "Inbound request",
     "new_country_interest": "Interest in a new country", "eor_pattern": "Contractor usage that looks like EOR",
     # health components
-    "usage": "Product usage", "engagement": "CSM engagement", "qbr": "QBR cadence", "support": "Support experience",
-    "payment": "Payment history", "sentiment": "Sentiment (NPS, CSAT)", "relationship": "Relationship breadth",
-    "renewal": "Renewal proximity", "incidents": "Incidents",
+    "usage": "Product usage", "engagement": "Engagement cadence", "qbr": "QBR cadence", "support": "Support experience",
+    "payment": "Payment health", "sentiment": "Sentiment (NPS/CSAT)", "relationship": "Relationship breadth",
+    "renewal": "Renewal history", "incidents": "Incidents",
     # churn model features (named as drivers)
     "seat_utilization": "Seat utilization", "key_events_per_user_day": "Key-feature use per user",
     "usage_trend": "Usage trend", "touches_30d": "CSM touches (30 days)", "touches_90d": "CSM touches (90 days)",
@@ -114,6 +114,14 @@ def label(code) -> str:
         return LABELS[code]
     words = code.replace("_", " ").strip()
     return words[:1].upper() + words[1:]
+
+
+def labels(codes) -> str:
+    """A comma-separated list of codes (a model's drivers) as labels: "usage_change_120d, open_tickets" ->
+    "Usage change (120 days), Open tickets"; "—" when empty."""
+    if is_empty(codes) or not str(codes).strip():
+        return EMPTY
+    return ", ".join(label(c.strip()) for c in str(codes).split(",") if c.strip())
 
 
 def count(n, noun: str, plural: str | None = None) -> str:
