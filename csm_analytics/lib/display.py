@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 
 EMPTY = "—"
 DEFAULT_CURRENCY = "USD"
@@ -67,7 +68,16 @@ def is_empty(value) -> bool:
 
 def currency() -> str:
     """The ISO code every amount is shown in (setting `CSM_CURRENCY`; the data carries no currency)."""
-    return (os.environ.get("CSM_CURRENCY") or DEFAULT_CURRENCY).strip().upper()
+    code = (os.environ.get("CSM_CURRENCY") or DEFAULT_CURRENCY).strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise ValueError(f"CSM_CURRENCY must be a three-letter ISO 4217 code such as USD or EUR, got {code!r}")
+    return code
+
+
+def currency_prefix(code: str | None = None) -> str:
+    """What goes before an amount: "$", "€", or "CHF " for a code without a symbol."""
+    code = code or currency()
+    return SYMBOLS.get(code) or f"{code} "
 
 
 def money(value, code: str | None = None, digits: int = 0) -> str:

@@ -20,6 +20,9 @@ def test_money_carries_the_configured_currency(monkeypatch):
     monkeypatch.setenv("CSM_CURRENCY", "CHF")
     assert money(63858) == "CHF 63,858"
     assert money(None) == money(float("nan")) == EMPTY == "—"
+    monkeypatch.setenv("CSM_CURRENCY", "US'D")  # never reaches SQL or a page unchecked
+    with pytest.raises(ValueError, match="three-letter ISO 4217 code"):
+        money(1)
 
 
 def test_ratios_read_as_percentages_and_changes_as_points():
