@@ -44,3 +44,24 @@ def test_a_band_transition_shows_before_and_after():
                    moved_by="usage -4.1")
     fields = _fields(alert_message(alert, "http://ui")[1])
     assert "*Band*\nWatch → At risk" in fields and "*Score*\n58.2 → 52.0" in fields and "*Moved by*\nusage -4.1" in fields
+
+
+def test_payment_failure_headline_carries_the_currency(tmp_path, monkeypatch):
+    import datetime as dt
+
+    from csm_analytics.alerts.config import load_alert_config
+    from csm_analytics.alerts.rules import alert_events_sql
+    from csm_analytics_tests.fixtures import empty_raw_warehouse, insert
+
+    monkeypatch.setenv("CSM_CURRENCY", "EUR")
+    con = empty_raw_warehouse(tmp_path / "wh.duckdb")
+    con.execute("CREATE SCHEMA IF NOT EXISTS core")
+    con.execute("CREATE TABLE core.account_health_history (account_id VARCHAR, as_of_date DATE, health_score DOUBLE, band VARCHAR)")
+    con.execute("CREATE TABLE core.health_band_transitions (account_id VARCHAR, transition_date DATE, from_band VARCHAR, "
+                "to_band VARCHAR, score_before DOUBLE, score_after DOUBLE, moved_by VARCHAR)")
+    insert(con, "accounts", [{"account_id": "A", "account_name": "A", "tier": "Growth"}])
+    insert(con, "invoices", [{"invoice_id": "INV1", "account_id": "A", "contract_id": "A-C1", "amount": 12345.5,
+                              "due_date": dt.date(2026, 9, 1), "failed_payment": True}])
+    rows = con.execute(f"SELECT headline FROM ({alert_events_sql(load_alert_config(), False)}) "
+                       "WHERE rule = 'payment_failure'").fetchall()
+    assert rows == [("payment of €12,345.50 failed (invoice INV1)",)]
