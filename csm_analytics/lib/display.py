@@ -122,6 +122,9 @@ def label(code) -> str:
     code = str(code)
     if code in LABELS:
         return LABELS[code]
+    head, space, tail = code.partition(" ")  # "usage (-12.3)", "support +4.0": label the code, keep the figure
+    if space and head in LABELS:
+        return f"{LABELS[head]} {tail}"
     words = code.replace("_", " ").strip()
     return words[:1].upper() + words[1:]
 

@@ -39,6 +39,7 @@ def test_labels_and_counts():
     assert label("payroll_error") == "Payroll error"
     assert label("csm_book_churn_rate_365d") == "Churn rate of the CSM's book"
     assert label("some_new_code") == "Some new code"
+    assert label("usage (-12.3)") == "Product usage (-12.3)" and label("support +4.0") == "Support experience +4.0"
     assert label(None) == "—"
     assert [count(n, "ticket") for n in (0, 1, 2)] == ["0 tickets", "1 ticket", "2 tickets"]
     assert count(1, "touch") == "1 touch" and count(3, "touch") == "3 touches"
