@@ -11,7 +11,7 @@ export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 .PHONY: help install generate materialize run test bench screenshots clean
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/\$$(PORT)/$(PORT)/g' | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml setup.cfg
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +27,8 @@ generate: install ## write the default demo world into data/raw (skipped when cu
 materialize: install ## generate the world if missing, then materialize every asset; non-zero on failure
 	$(BIN)/csm-analytics materialize
 
-run: materialize ## materialize, then serve the Dagster UI (:$(PORT)) and the CSM workspace (:$(WORKSPACE_PORT))
+run: install ## materialize (skipped when the warehouse is current), then serve the Dagster UI (:$(PORT)) and the CSM workspace (:$(WORKSPACE_PORT))
+	$(BIN)/csm-analytics materialize --if-stale
 	@mkdir -p data/workspace; \
 	setsid $(BIN)/csm-analytics workspace --port $(WORKSPACE_PORT) > data/workspace/streamlit.log 2>&1 & ws=$$!; \
 	trap 'kill -- -'$$ws' 2>/dev/null' EXIT INT TERM; \
@@ -50,4 +51,4 @@ screenshots: install ## render a QBR pack, a daily brief, the executive report a
 	$(BIN)/python -m csm_analytics.workspace.screenshots
 
 clean: ## remove generated data (keeps .venv)
-	rm -rf data/raw data/warehouse.duckdb data/warehouse.duckdb.wal data/dagster_home data/outbox data/alerts data/models data/reports data/telco data/serving
+	rm -rf data/raw data/warehouse.duckdb data/warehouse.duckdb.wal data/warehouse.duckdb.materialized.json data/dagster_home data/outbox data/alerts data/models data/reports data/telco data/serving

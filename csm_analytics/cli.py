@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from csm_analytics.alerts.config import RULES as ALERT_RULES
+from csm_analytics.alerts.messages import TITLES
 from csm_analytics.world.spec import DEFAULT_AS_OF, WorldSpec
 
 
@@ -87,10 +88,17 @@ def cmd_materialize(args) -> int:
         return 2
     if not args.skip_generate and not _prepare_raw_folder(paths.raw_dir()):
         return 2
-    from csm_analytics.runner import materialize_everything
+    from csm_analytics.runner import materialize_everything, record_materialized, stamp_path, warehouse_is_current
 
+    if args.if_stale and warehouse_is_current(paths.warehouse_path(), paths.raw_dir()):
+        print(f"the warehouse {paths.warehouse_path()} is current for {paths.raw_dir()} and this code "
+              f"({stamp_path(paths.warehouse_path()).name}); not materializing again. The schedules and sensors in "
+              "the UI keep it up to date; `make materialize` forces a full run.")
+        return 0
+    print(f"materializing every asset into {paths.warehouse_path()}; one line per asset as it finishes:", flush=True)
     ok = materialize_everything(verbose=True)
     print_quarantine(paths.warehouse_path())
+    record_materialized(paths.warehouse_path(), paths.raw_dir(), ok)
     print("materialize: OK" if ok else "materialize: FAILED (see the failures above)", file=sys.stdout if ok else sys.stderr)
     return 0 if ok else 1
 
@@ -216,17 +224,59 @@ def _outbox():
     return Outbox(paths.data_dir() / "alerts" / "outbox.sqlite")
 
 
+def _known_accounts(outbox) -> list[str] | None:
+    """Account ids from the warehouse (read-only), else those the outbox has seen; None when neither can say."""
+    import duckdb
+
+    from csm_analytics.lib import paths
+    from csm_analytics.lib.suggest import account_ids
+
+    try:
+        with duckdb.connect(str(paths.warehouse_path()), read_only=True) as con:
+            return account_ids(con)
+    except (duckdb.IOException, duckdb.CatalogException):
+        seen = sorted({r["account_id"] for r in outbox.rows()})
+        return seen or None
+
+
+def _alerts_table(rows) -> str:
+    """`alerts list`: a header, the event and enqueue dates, and each alert's message text."""
+    import json
+
+    header = f"{'EVENT DATE':<10}  {'ENQUEUED':<16}  {'SEVERITY':<8}  {'STATUS':<10}  {'ACCOUNT':<10}  {'ACK':<16}  " \
+             f"{'ALERT':<44}  MESSAGE"
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        payload = json.loads(r["payload"])
+        title = f"{TITLES.get(r['rule'], r['rule'])}: {payload.get('headline', '')}"
+        ack = (r["acknowledged_at"] or "open")[:16].replace("T", " ")
+        lines.append(f"{str(r['event_date'])[:10]:<10}  {str(r['enqueued_at'])[:16].replace('T', ' '):<16}  "
+                     f"{r['severity']:<8}  {r['status']:<10}  {r['account_id']:<10}  {ack:<16}  {r['alert_key']:<44}  {title}")
+    return "\n".join(lines)
+
+
 def cmd_alerts(args) -> int:
     outbox = _outbox()
     if args.alerts_command == "snooze":
+        from csm_analytics.lib.suggest import unknown_account_message
+
+        known = _known_accounts(outbox)
+        if known is None:
+            print(f"error: cannot check that {args.account!r} exists: the warehouse is not readable (run `make "
+                  "materialize`, or retry when the current run has finished writing)", file=sys.stderr)
+            return 1
+        if args.account not in known:
+            print(f"error: {unknown_account_message(args.account, known)}", file=sys.stderr)
+            return 1
         outbox.snooze(args.account, args.rule, args.until)
         print(f"snoozed {args.rule} alerts for {args.account} until {args.until}")
         return 0
     if args.alerts_command == "list":
         rows = outbox.rows("status = ?" if args.status else "1=1", (args.status,) if args.status else ())
-        for r in rows[-args.limit:]:
-            ack = f"acked {r['acknowledged_at']}" if r["acknowledged_at"] else "open"
-            print(f"{r['alert_key']:<48} {r['severity']:<8} {r['status']:<10} {r['account_id']:<11} {ack}")
+        if not rows:
+            print(f"no alerts{f' with status {args.status}' if args.status else ''} in {outbox.path}")
+            return 0
+        print(_alerts_table(rows[-args.limit:]))
         return 0
     action = outbox.acknowledge if args.alerts_command == "ack" else outbox.dismiss
     done = action(args.alert_id, by="cli") if args.alerts_command == "ack" else action(args.alert_id)
@@ -338,6 +388,9 @@ def build_parser() -> argparse.ArgumentParser:
     mat = sub.add_parser("materialize", help="generate the demo world if missing, then materialize every asset",
                          description="Runs every asset and check in-process; exits 1 if any asset or blocking check fails.")
     mat.add_argument("--skip-generate", action="store_true", help="use data/raw as it is (bring-your-own data)")
+    mat.add_argument("--if-stale", action="store_true",
+                     help="do nothing when the warehouse was fully materialized from the same raw files, code and "
+                          "CSM_* settings (what `make run` uses on a restart)")
     mat.set_defaults(func=cmd_materialize)
     health = sub.add_parser("health", help="explain account health scores",
                             description="Inspect the health score in the warehouse.")
@@ -365,14 +418,16 @@ def build_parser() -> argparse.ArgumentParser:
     ack = alerts_sub.add_parser("ack", help="acknowledge an alert, or one item of a digest (stops the SLA clock)")
     ack.add_argument("alert_id", metavar="ALERT_ID", help="the alert key, e.g. payment_failure:INV0000-12")
     dismiss = alerts_sub.add_parser("dismiss", help="dismiss an alert: it is never sent or escalated")
-    dismiss.add_argument("alert_id", metavar="ALERT_ID")
+    dismiss.add_argument("alert_id", metavar="ALERT_ID", help="the alert key, as shown by `alerts list`")
     snooze = alerts_sub.add_parser("snooze", help="suppress one rule's alerts for an account until a date")
-    snooze.add_argument("account", metavar="ACCOUNT")
-    snooze.add_argument("--rule", required=True, choices=ALERT_RULES)
+    snooze.add_argument("account", metavar="ACCOUNT",
+                        help="the account id, e.g. ACC0000203 (ids: `csm-analytics brief --list`); unknown ids are refused")
+    snooze.add_argument("--rule", required=True, choices=ALERT_RULES, help="the alert rule to silence for this account")
     snooze.add_argument("--until", required=True, type=_date, help="last day of the snooze (YYYY-MM-DD)")
     listing = alerts_sub.add_parser("list", help="the most recent alerts in the outbox")
-    listing.add_argument("--status", choices=["pending", "sent", "digest", "suppressed"])
-    listing.add_argument("--limit", type=_positive, default=20)
+    listing.add_argument("--status", choices=["pending", "sent", "digest", "suppressed"],
+                         help="only alerts with this delivery status (default: all)")
+    listing.add_argument("--limit", type=_positive, default=20, help="show the most recent N alerts (default 20)")
     alerts.set_defaults(func=cmd_alerts)
 
     imp = sub.add_parser("import", help="import a public data set into the canonical tables",
@@ -392,7 +447,7 @@ def build_parser() -> argparse.ArgumentParser:
     pack = qbr_sub.add_parser("pack", help="build one account's QBR pack (HTML under data/reports/qbr/)",
                               description="Build the ten-section QBR data pack of one account from the warehouse: "
                                           "a self-contained HTML file, or Markdown on stdout with --markdown.")
-    pack.add_argument("account_id", help="e.g. ACC0000010 (ids: raw.accounts, or `csm-analytics scorecard`)")
+    pack.add_argument("account_id", help="e.g. ACC0000010 (ids: `csm-analytics brief --list`)")
     pack.add_argument("--as-of", type=_date, help="the pack's date (default: the latest scored day)")
     pack.add_argument("--out", help="folder for the HTML (default data/reports/qbr)")
     pack.add_argument("--markdown", action="store_true", help="print the Markdown pack instead of the file path")

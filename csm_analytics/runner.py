@@ -6,7 +6,12 @@ materialization, and the exit code reflects failed assets and blocking checks.
 
 from __future__ import annotations
 
-from dagster import AssetCheckSeverity, DagsterInstance
+import logging
+import sys
+import time
+from pathlib import Path
+
+from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance, colored_console_logger, logger
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
@@ -34,7 +39,8 @@ def materialize_everything(instance: DagsterInstance | None = None, verbose: boo
         job = Definitions.merge(defs, Definitions(jobs=[subset])).resolve_job_def("materialize_groups")
     else:
         job = defs.resolve_job_def(MATERIALIZE_JOB)
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+    quiet = _quiet(verbose)
+    job = _with_progress(job, verbose)
     tags = {}
     if job.partitions_def is not None:  # one run backfills every daily partition (single-run backfill policy)
         keys = job.partitions_def.get_partition_keys(dynamic_partitions_store=instance)
@@ -63,6 +69,7 @@ def _partitioned_reports(instance: DagsterInstance, verbose: bool, defs, qbr_pac
 
     quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
     ok = True
+    started = time.perf_counter()
     packs = defs.resolve_job_def("qbr_packs")
     accounts = instance.get_dynamic_partitions("qbr_accounts")
     if qbr_pack_limit is not None and len(accounts) > qbr_pack_limit:
@@ -70,13 +77,78 @@ def _partitioned_reports(instance: DagsterInstance, verbose: bool, defs, qbr_pac
     for account_id in accounts:
         ok &= packs.execute_in_process(instance=instance, partition_key=account_id, raise_on_error=False,
                                        run_config=quiet).success
+    if verbose:
+        print(f"  {'reports/qbr_pack':<44} {len(accounts):>10,} packs {time.perf_counter() - started:7.1f} s"
+              "  (one run per account)", flush=True)
     month = REPORT_MONTHS.get_last_partition_key()
+    started = time.perf_counter()
     report = defs.resolve_job_def("executive_monthly_report").execute_in_process(
         instance=instance, partition_key=month, raise_on_error=False, run_config=quiet)
     if verbose:
-        print(f"  materialized reports/qbr_pack {'':<27} {len(accounts):>12,} packs (one run each)")
-        print(f"  materialized reports/executive_monthly_report {'':<9} {month}")
+        print(f"  {'reports/executive_monthly_report':<44} {month:>15} {time.perf_counter() - started:7.1f} s", flush=True)
     return ok and report.success
+
+
+class ProgressHandler(logging.Handler):
+    """Prints one line per asset as its step ends: asset key, rows, seconds (partitions counted).
+
+    Fed by the `progress` Dagster logger, which receives every structured run event; the console
+    logger stays at WARNING so a run is one readable line per asset rather than hundreds of events."""
+
+    def __init__(self, stream=None):
+        super().__init__(level=logging.DEBUG)
+        self.stream = stream or sys.stdout
+        self.step_started: dict[str, float] = {}
+        self.pending: dict[str, dict[str, list]] = {}  # step -> asset key -> [partitions, rows]
+
+    def emit(self, record: logging.LogRecord) -> None:
+        meta = getattr(record, "dagster_meta", None) or {}
+        event = meta.get("dagster_event")
+        if event is None or event.step_key is None:
+            return
+        step = event.step_key
+        if event.event_type == DagsterEventType.STEP_START:
+            self.step_started[step] = time.perf_counter()
+        elif event.event_type == DagsterEventType.ASSET_MATERIALIZATION:
+            mat = event.event_specific_data.materialization
+            rows = mat.metadata.get("dagster/row_count")
+            entry = self.pending.setdefault(step, {}).setdefault(mat.asset_key.to_user_string(), [0, None])
+            entry[0] += 1
+            entry[1] = rows.value if rows is not None else entry[1]
+        elif event.event_type in (DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE):
+            seconds = time.perf_counter() - self.step_started.pop(step, time.perf_counter())
+            assets = self.pending.pop(step, {})
+            if event.event_type == DagsterEventType.STEP_FAILURE:
+                print(f"  {step.replace('__', '/'):<44} {'FAILED':>15} {seconds:7.1f} s", file=self.stream, flush=True)
+            for key, (count, rows) in assets.items():
+                print(progress_line(key, rows, seconds, count), file=self.stream, flush=True)
+
+
+def progress_line(asset: str, rows, seconds: float, partitions: int = 1) -> str:
+    """"  raw/accounts        220 rows     0.4 s": what `make run` prints per asset as it finishes."""
+    count = "" if rows is None else f"{int(rows):>10,} rows"
+    return (f"  {asset:<44} {count:>15} {seconds:7.1f} s"
+            + (f"  ({partitions:,} daily partitions)" if partitions > 1 else ""))
+
+
+@logger(description="Progress lines for `csm-analytics materialize`: one per asset with rows and seconds.")
+def progress_logger(_init_context):
+    log = logging.Logger("csm_analytics.progress", level=logging.DEBUG)
+    log.addHandler(ProgressHandler())
+    return log
+
+
+def _with_progress(job, verbose: bool):
+    if not verbose:
+        return job
+    return job.with_logger_defs({"console": colored_console_logger, "progress": progress_logger})
+
+
+def _quiet(verbose: bool) -> dict:
+    loggers = {"console": {"config": {"log_level": "WARNING"}}}
+    if verbose:
+        loggers["progress"] = {}
+    return {"loggers": loggers}
 
 
 def _report(result, verbose: bool) -> bool:
@@ -85,16 +157,6 @@ def _report(result, verbose: bool) -> bool:
         if not e.passed and e.severity == AssetCheckSeverity.ERROR
     ]
     if verbose:
-        summary: dict[str, list] = {}
-        for event in result.get_asset_materialization_events():
-            mat = event.event_specific_data.materialization
-            rows = mat.metadata.get("dagster/row_count")
-            entry = summary.setdefault(mat.asset_key.to_user_string(), [0, None])
-            entry[0] += 1
-            entry[1] = rows.value if rows is not None else None
-        for key, (count, rows) in summary.items():
-            partitions = f"  ({count} daily partitions)" if count > 1 else ""
-            print(f"  materialized {key:<40} {'' if rows is None else f'{rows:>12,} rows'}{partitions}")
         for e in failed_checks:
             print(f"  FAILED blocking check {e.asset_check_key.asset_key.to_user_string()}:{e.check_name}")
         for event in result.all_events:
@@ -104,3 +166,55 @@ def _report(result, verbose: bool) -> bool:
                     error = error.cause
                 print(f"  FAILED {event.step_key}: {error.message.strip()}")
     return result.success and not failed_checks
+
+
+# --- "is the warehouse current?": lets `make run` start the UI at once on a restart -------------------------------
+STAMP_SUFFIX = ".materialized.json"
+_CODE_SUFFIXES = (".py", ".toml", ".j2", ".css", ".sql")
+
+
+def stamp_path(warehouse: Path) -> Path:
+    return warehouse.with_name(warehouse.name + STAMP_SUFFIX)
+
+
+def current_inputs(raw_dir: Path) -> dict:
+    """What a full materialization depends on: every raw file (name, size, mtime), the code and its config
+    files (a content hash), and the CSM_* settings. Equal inputs give an equal warehouse."""
+    import hashlib
+    import os
+
+    files = {p.name: [p.stat().st_size, p.stat().st_mtime_ns] for p in sorted(Path(raw_dir).glob("*"))
+             if p.is_file() and p.suffix in (".parquet", ".csv")}
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(p for p in package.rglob("*") if p.suffix in _CODE_SUFFIXES and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(package)).encode())
+        digest.update(path.read_bytes())
+    settings = {k: v for k, v in sorted(os.environ.items()) if k.startswith("CSM_")}
+    return {"raw_files": files, "code": digest.hexdigest(), "settings": settings}
+
+
+def warehouse_is_current(warehouse: Path, raw_dir: Path) -> bool:
+    """True when the warehouse exists and was last fully materialized from exactly these inputs."""
+    import json
+
+    stamp = stamp_path(warehouse)
+    if not warehouse.exists() or not stamp.exists():
+        return False
+    try:
+        return json.loads(stamp.read_text()).get("inputs") == current_inputs(raw_dir)
+    except (OSError, ValueError):
+        return False
+
+
+def record_materialized(warehouse: Path, raw_dir: Path, ok: bool) -> None:
+    """After a full run: stamp the inputs when it succeeded, remove the stamp when it did not."""
+    import datetime as dt
+    import json
+
+    stamp = stamp_path(warehouse)
+    if ok:
+        stamp.write_text(json.dumps({"materialized_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                                     "inputs": current_inputs(raw_dir)}, indent=1))
+    else:
+        stamp.unlink(missing_ok=True)

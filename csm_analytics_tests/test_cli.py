@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -41,6 +42,13 @@ def test_materialize_from_an_empty_data_dir(tmp_path):
     assert con.execute("SELECT count(*) FROM raw.accounts").fetchall()[0][0] == 220
     runs = list((data / "dagster_home").rglob("*.db"))
     assert runs, "the run was recorded in the Dagster instance under data/dagster_home"
+    # progress: one line per asset as it finishes, with rows and seconds
+    assert re.search(r"^  raw/accounts\s+220 rows\s+\d+\.\d s$", out.stdout, flags=re.M), out.stdout
+    assert re.search(r"^  core/account_health_history\s+[\d,]+ rows\s+\d+\.\d s", out.stdout, flags=re.M), out.stdout
+    # a restart with current data (what `make run` does) does not materialize again
+    again = subprocess.run([sys.executable, "-m", "csm_analytics", "--data-dir", str(data), "materialize", "--if-stale"],
+                           capture_output=True, text=True, env=env, timeout=120)
+    assert again.returncode == 0 and "is current for" in again.stdout and "raw/accounts" not in again.stdout, again.stdout
 
 
 def test_materialize_says_what_to_do_when_another_process_writes_the_warehouse(tmp_path):

@@ -2,32 +2,38 @@
 
 from __future__ import annotations
 
-TITLES = {
-    "band_transition": "Health band change", "score_drop": "Health score drop", "payment_failure": "Payment failed",
-    "support_escalation": "Support escalation", "critical_incident": "Critical incident",
-    "at_risk_renewal": "At-risk renewal",
-}
+from csm_analytics.lib.display import LABELS, is_empty, money
 
-
-def _money(value) -> str:
-    return "n/a" if value is None else f"${float(value):,.0f}"
+TITLES = {rule: LABELS[rule] for rule in ("band_transition", "score_drop", "payment_failure", "support_escalation",
+                                          "critical_incident", "at_risk_renewal")}  # words from lib.display.LABELS
 
 
 def _score(value) -> str:
-    return "n/a" if value is None else f"{float(value):.1f}"
+    return f"{float(value):.1f}"
+
+
+def alert_fields(a: dict) -> list[tuple[str, str]]:
+    """The (label, value) fields of an alert; a field without a value is left out, never shown as "n/a"."""
+    band_to, band_from = a.get("band_to"), a.get("band_from")
+    band = f"{band_from} → {band_to}" if band_from and band_to and band_from != band_to else band_to or band_from
+    before, after = a.get("score_before"), a.get("score_after")
+    score = (f"{_score(before)} → {_score(after)}" if before is not None and after is not None
+             else _score(after) if after is not None else None)
+    fields = [("Account", f"{a['account_name']} ({a['account_id']})"), ("CSM", a.get("csm_name") or "unassigned"),
+              ("Tier", a.get("tier")), ("Band", band), ("Score", score), ("Moved by", a.get("moved_by")),
+              ("ARR", money(a["arr"]) if a.get("arr") is not None else None),
+              ("Revenue at risk", money(a["revenue_at_risk"]) if a.get("revenue_at_risk") is not None else None),
+              ("Renewal date", str(a["renewal_date"])[:10] if a.get("renewal_date") else None),
+              ("What happened", a.get("headline"))]
+    return [(k, str(v)) for k, v in fields if v not in (None, "") and not is_empty(v)]
 
 
 def alert_message(a: dict, ui_url: str, updates: int = 0) -> tuple[str, list]:
     """(fallback text, blocks) for one alert. `a` is the alert payload from alerts.alert_events."""
     title = f"{TITLES.get(a['rule'], a['rule'])}: {a['account_name']} ({a['account_id']})"
     text = f"{':rotating_light: ' if a['severity'] == 'critical' else ''}{title}: {a['headline']}"
-    band = f"{a['band_from']} → {a['band_to']}" if a.get("band_from") else "n/a"
-    score = f"{_score(a.get('score_before'))} → {_score(a.get('score_after'))}" if a.get("score_after") is not None else "n/a"
     link = f"{ui_url}/assets/core/account_health_history?partition={str(a['event_date'])[:10]}"
-    fields = [("Account", f"{a['account_name']} ({a['account_id']})"), ("CSM", a.get("csm_name") or "unassigned"),
-              ("Tier", a["tier"]), ("Band", band), ("Score", score), ("Moved by", a.get("moved_by") or "n/a"),
-              ("ARR", _money(a.get("arr"))), ("Revenue at risk", _money(a.get("revenue_at_risk"))),
-              ("Renewal date", str(a.get("renewal_date") or "n/a")[:10]), ("What happened", a["headline"])]
+    fields = alert_fields(a)
     blocks = [
         {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
         {"type": "section", "fields": [{"type": "mrkdwn", "text": f"*{k}*\n{v}"} for k, v in fields]},

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from csm_analytics.alerts.config import AlertConfig
 from csm_analytics.canonical.ownership import OWNER_PERIODS
+from csm_analytics.lib.display import currency_prefix
 
 ACTIONS = {
     "band_transition": "Review the drivers with the account team this week and book a check-in with the champion.",
@@ -64,7 +65,8 @@ raw_events AS (
       AND (score_8d_ago IS NULL OR score_yesterday IS NULL OR score_8d_ago - score_yesterday < {float(sd["drop_points_7d"])})
     UNION ALL
     SELECT 'payment_failure:' || invoice_id, 'payment_failure', '{pf["severity"]}', account_id, due_date,
-           NULL, NULL, NULL, NULL, NULL, 'payment of ' || round(amount, 2) || ' failed (invoice ' || invoice_id || ')'
+           NULL, NULL, NULL, NULL, NULL,
+           'payment of {currency_prefix()}' || format('{{:,.2f}}', amount) || ' failed (invoice ' || invoice_id || ')'
     FROM raw.invoices WHERE failed_payment AND amount >= {float(pf["min_amount"])}
     UNION ALL
     SELECT 'support_escalation:' || ticket_id, 'support_escalation', '{se["severity"]}', account_id, opened_at::DATE,

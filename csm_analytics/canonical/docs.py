@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from csm_analytics.canonical.descriptions import column_description
 from csm_analytics.canonical.schemas import CANONICAL_TABLES
 from csm_analytics.canonical.sql import sql_columns
 
@@ -23,9 +24,9 @@ def render_schema_docs() -> str:
         if doc and not doc.startswith("Base class"):
             lines += [" ".join(doc.split()), ""]
         lines += [f"Key: {', '.join(keys)}." + (" References: " + ", ".join(f"`{c}` → {p}" for c, p in parents.items()) + "." if parents else ""), ""]
-        lines += ["| column | type | nullable | rules |", "|---|---|---|---|"]
+        lines += ["| column | meaning | type | nullable | rules |", "|---|---|---|---|---|"]
         for col in sql_columns(model):
             rules = "; ".join(reason for _, reason in col.checks) or ""
-            lines.append(f"| {col.name} | {col.sql_type} | {'yes' if col.nullable else 'no'} | {rules} |")
+            lines.append(f"| {col.name} | {column_description(table, col.name) or ''} | {col.sql_type} | {'yes' if col.nullable else 'no'} | {rules} |")
         lines.append("")
     return "\n".join(lines)

@@ -34,6 +34,7 @@ class ExpansionConfig:
     calibration_prior_weight: float
     target_variance: float
     strong_variance: float
+    estimate_max_share_of_arr: float = 1.0  # [estimate] max_share_of_arr: the bound on estimated_expansion_arr
 
 
 def load_expansion_config(path: str | Path | None = None) -> ExpansionConfig:
@@ -51,6 +52,7 @@ def load_expansion_config(path: str | Path | None = None) -> ExpansionConfig:
             validation_warmup_days=int(v["warmup_days"]), min_lift=float(v["min_lift"]),
             calibration_prior_weight=float(f["calibration_prior_weight"]),
             target_variance=float(f["target_variance"]), strong_variance=float(f["strong_variance"]),
+            estimate_max_share_of_arr=float(raw.get("estimate", {}).get("max_share_of_arr", 1.0)),
         )
     total = sum(config.weights.values())
     if abs(total - 100) > 1e-9 or min(config.weights.values()) < 0:
@@ -60,4 +62,7 @@ def load_expansion_config(path: str | Path | None = None) -> ExpansionConfig:
                          (config.health_from, config.health_full, "health")]:
         if not lo < hi:
             raise ExpansionConfigError(f"{path}: [readiness_scaling] {name}_from must be below {name}_full")
+    if not config.estimate_max_share_of_arr > 0:
+        raise ExpansionConfigError(f"{path}: [estimate] max_share_of_arr must be positive, "
+                                   f"got {config.estimate_max_share_of_arr:g}")
     return config

@@ -123,8 +123,9 @@ SELECT as_of_date, account_id, tier, segment, product, arr, licensed_seats,
        {", ".join(f"round({n}, 4) AS {n}" for n in COMPONENTS)},
        round({" + ".join(f"{n}_points" for n in COMPONENTS)}, 1) AS readiness_index,
        CASE WHEN {best} = 0 THEN 'none' {strongest} END AS strongest_signal,
-       round(greatest(coalesce(greatest(workers_now - licensed_seats, 0) * arr / licensed_seats, 0),
-                      coalesce(arr * typical_ratio, 0)), 2) AS estimated_expansion_arr
+       round(least(greatest(coalesce(greatest(workers_now - licensed_seats, 0) * arr / licensed_seats, 0),
+                            coalesce(arr * typical_ratio, 0)),
+                   arr * {float(config.estimate_max_share_of_arr)}), 2) AS estimated_expansion_arr
 FROM pointed
 """
 

@@ -28,6 +28,15 @@ class TierTarget:
     qbr_every_days: int
 
 
+# The bands from best to worst: the order every table and chart lists them in (never alphabetical).
+BANDS = ("Healthy", "Watch", "At risk")
+
+
+def band_rank(band) -> int:
+    """Sort key putting bands in BANDS order; an unknown or empty band goes last."""
+    return BANDS.index(band) if band in BANDS else len(BANDS)
+
+
 @dataclass(frozen=True)
 class HealthConfig:
     path: str
@@ -51,7 +60,7 @@ class HealthConfig:
         return f"WITH tier_targets AS (SELECT * FROM {self.targets_sql()}) SELECT * FROM ({sql})"
 
     def band(self, score: float) -> str:
-        return "Healthy" if score >= self.healthy else "Watch" if score >= self.watch else "At risk"
+        return BANDS[0] if score >= self.healthy else BANDS[1] if score >= self.watch else BANDS[2]
 
 
 def config_path() -> Path:

@@ -8,6 +8,7 @@ import duckdb
 
 from csm_analytics.health.config import COMPONENTS
 from csm_analytics.lib.warehouse import fetch_one_dict
+from csm_analytics.lib.suggest import account_ids, unknown_account_message
 
 SPARK = "▁▂▃▄▅▆▇█"
 EVIDENCE = {
@@ -49,8 +50,11 @@ def explain(con: duckdb.DuckDBPyConnection, account_id: str, as_of: dt.date | No
     if as_of is None:
         as_of = latest_scored_day(con, account_id)
         if as_of is None:
-            raise ExplainError(f"no health history for account {account_id!r}: check the id (e.g. ACC0000001) "
-                               "or materialize core/account_health_history")
+            known = account_ids(con)
+            if account_id not in known:
+                raise ExplainError(unknown_account_message(account_id, known))
+            raise ExplainError(f"no health history for account {account_id!r}: it has never had a contract in force "
+                               "in the history, or core/account_health_history is not materialized")
     now = fetch_one_dict(con, "SELECT * FROM core.account_health_history WHERE account_id = ? AND as_of_date = ?", [account_id, as_of])
     if now is None:
         raise ExplainError(f"account {account_id!r} has no score on {as_of}: it may not have had a contract in force "

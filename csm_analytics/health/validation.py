@@ -5,6 +5,8 @@ from __future__ import annotations
 import duckdb
 from sklearn.metrics import roc_auc_score
 
+from csm_analytics.health.config import band_rank
+
 LEAD_DAYS = 60
 
 
@@ -27,4 +29,5 @@ def score_auc(con: duckdb.DuckDBPyConnection, lead_days: int = LEAD_DAYS) -> dic
     auc = roc_auc_score(df.lost_revenue, 100 - df.health_score) if 0 < positives < len(df) else None
     by_band = (df.groupby("band").lost_revenue.agg(["count", "mean"]).reset_index() if len(df) else df)
     return {"auc": auc, "renewals": len(df), "churned_or_downgraded": positives,
-            "by_band": [(r.band, int(r["count"]), round(float(r["mean"]), 3)) for _, r in by_band.iterrows()]}
+            "by_band": sorted([(r.band, int(r["count"]), round(float(r["mean"]), 3)) for _, r in by_band.iterrows()],
+                              key=lambda row: band_rank(row[0]))}

@@ -4,7 +4,7 @@ from dagster import AssetKey, MaterializeResult, MetadataValue, asset
 from dagster_duckdb import DuckDBResource
 
 from csm_analytics.health.resources import HealthConfigResource
-from csm_analytics.lib.metadata import preview, table_md
+from csm_analytics.lib.metadata import preview, rows_md, table_md
 from csm_analytics.lib.warehouse import WAREHOUSE_POOL, replace_table
 from csm_analytics.portfolio.coaching import (
     CSM_ADOPTION_SQL,
@@ -12,7 +12,7 @@ from csm_analytics.portfolio.coaching import (
     adoption_insights,
     renewal_insights,
 )
-from csm_analytics.portfolio.kpis import CSM_PORTFOLIO_SQL, kpi_rows
+from csm_analytics.portfolio.kpis import CSM_PORTFOLIO_SQL, display_rows, kpi_rows
 from csm_analytics.portfolio.metrics import (
     QBR_COMPLIANCE_BY_CSM,
     account_plan_status_sql,
@@ -184,11 +184,11 @@ def cs_ops_kpis(duckdb: DuckDBResource, health_config: HealthConfigResource) -> 
     import pandas as pd
 
     with duckdb.get_connection() as con:
-        frame = pd.DataFrame(kpi_rows(con, health=health_config.load()), columns=["kpi", "coverage", "numerator", "denominator", "value", "target",
-                                                     "vs_target"])
+        values = kpi_rows(con, health=health_config.load())
+        frame = pd.DataFrame(values, columns=["kpi", "coverage", "numerator", "denominator", "value", "target", "vs_target"])
         rows = replace_table(con, "marts.cs_ops_kpis", "SELECT * FROM frame", frame=frame)
     return MaterializeResult(metadata={"dagster/row_count": rows,
-                                       "kpis": MetadataValue.md(frame.to_markdown(index=False))})
+                                       "kpis": MetadataValue.md(rows_md(display_rows(values), list(frame.columns)))})
 
 
 portfolio_assets = [revenue_retention, account_plan_status, qbr_records, qbr_compliance, engagement_cadence, csm_portfolio,

@@ -26,24 +26,28 @@ class Kpi:
     sql: str  # one row: coverage, numerator, denominator, value
     low: float | None = None  # value must be >= low (None: no bound)
     high: float | None = None  # value must be <= high
+    unit: str = "pct"  # how the value reads (lib.display.cell kinds, plus hours/days/per100): ratios as percentages
+    parts: str = "int"  # how the numerator and denominator read: counts, or money
 
 
 KPIS = [
-    Kpi("CSM portfolio NRR (TTM)", "> 110 %", f"SELECT accounts_at_start, end_arr, start_arr, nrr {LATEST_RETENTION}", low=1.10),
+    Kpi("CSM portfolio NRR (TTM)", "> 110 %", f"SELECT accounts_at_start, end_arr, start_arr, nrr {LATEST_RETENTION}", low=1.10,
+        parts="money"),
     Kpi("Logo retention (TTM)", "> 92 %",
         f"SELECT accounts_at_start, accounts_retained, accounts_at_start, logo_retention {LATEST_RETENTION}", low=0.92),
-    Kpi("GRR (TTM)", "—", f"SELECT accounts_at_start, start_arr - churned_arr - contraction_arr, start_arr, grr {LATEST_RETENTION}"),
+    Kpi("GRR (TTM)", "—", f"SELECT accounts_at_start, start_arr - churned_arr - contraction_arr, start_arr, grr {LATEST_RETENTION}",
+        parts="money"),
     Kpi("Expansion revenue attributed to CSMs (won, 365 days, with evidence)", "—", f"""
         SELECT count(*), coalesce(sum(amount) FILTER (attributed_csm_id IS NOT NULL AND evidence_link IS NOT NULL), 0),
                coalesce(sum(amount), 0),
                coalesce(sum(amount) FILTER (attributed_csm_id IS NOT NULL AND evidence_link IS NOT NULL), 0)
-        FROM raw.expansion_opportunities WHERE status = 'won' AND close_date > {LAST_DAY} - 365"""),
+        FROM raw.expansion_opportunities WHERE status = 'won' AND close_date > {LAST_DAY} - 365""", unit="money", parts="money"),
     Kpi("Alert response time, critical (median hours, acknowledged alerts only)", "< 4 h", """
         SELECT coverage, acknowledged, coverage, median_hours_to_ack FROM marts.alert_response_sla
-        WHERE severity = 'critical'""", high=4),
+        WHERE severity = 'critical'""", high=4, unit="hours"),
     Kpi("Alert response time, non-critical (median hours, acknowledged alerts only)", "< 24 h", """
         SELECT coverage, acknowledged, coverage, median_hours_to_ack FROM marts.alert_response_sla
-        WHERE severity = 'warning'""", high=24),
+        WHERE severity = 'warning'""", high=24, unit="hours"),
     Kpi("QBR completion", "> 90 %", """
         SELECT count(*), sum(least(qbrs_held, qbrs_required)), sum(qbrs_required),
                sum(least(qbrs_held, qbrs_required)) / nullif(sum(qbrs_required), 0) FROM marts.qbr_records""", low=0.90),
@@ -63,7 +67,7 @@ KPIS = [
         escalations AS (SELECT count(*) AS n FROM raw.support_tickets t JOIN managed USING (account_id)
                         WHERE t.escalated AND t.opened_at::DATE > {LAST_DAY} - 91 AND t.opened_at::DATE <= {LAST_DAY})
         SELECT (SELECT count(*) FROM managed), n, (SELECT count(*) FROM managed),
-               100.0 * n / nullif((SELECT count(*) FROM managed), 0) FROM escalations""", high=5),
+               100.0 * n / nullif((SELECT count(*) FROM managed), 0) FROM escalations""", high=5, unit="per100"),
     Kpi("CSM utilization (clients / capacity)", "80-100 %", """
         SELECT count(*), sum(client_count), sum(capacity), sum(client_count) / sum(capacity) FROM marts.csm_portfolio""",
         low=0.80, high=1.00),
@@ -86,7 +90,7 @@ KPIS = [
                   FROM new_csms n JOIN raw.csm_assignments a USING (csm_id)
                   WHERE a.valid_to IS NULL OR a.valid_to >= {LAST_DAY}),
         full_at AS (SELECT csm_id, min(valid_from - start_date) AS days FROM books WHERE nth >= 0.9 * book GROUP BY csm_id)
-        SELECT count(*), median(days), count(*), median(days) FROM full_at""", high=56),
+        SELECT count(*), median(days), count(*), median(days) FROM full_at""", high=56, unit="days", parts="days"),
     Kpi("Health-check coverage (accounts touched in 30 days)", "—", """
         SELECT count(*), count(*) FILTER (touches_30d > 0), count(*), avg((touches_30d > 0)::INT)
         FROM core.account_health_components WHERE as_of_date = (SELECT max(as_of_date) FROM core.account_health_components)"""),
@@ -98,7 +102,7 @@ KPIS = [
         WHERE n.as_of_date = (SELECT max(as_of_date) FROM core.account_health_history)"""),
     Kpi("At-risk ARR (share of ARR in the At-risk band)", "—", """
         SELECT sum(client_count), sum(at_risk_arr), sum(total_arr), sum(at_risk_arr) / nullif(sum(total_arr), 0)
-        FROM marts.csm_portfolio"""),
+        FROM marts.csm_portfolio""", parts="money"),
 ]
 
 
@@ -116,6 +120,24 @@ def kpi_rows(con, kpis: list[Kpi] = KPIS, health: HealthConfig | None = None) ->
         out.append((kpi.name, coverage, _num(numerator), _num(denominator), _num(value, 4), kpi.target,
                     vs_target(kpi, value if coverage else None)))
     return out
+
+
+def display_rows(rows: list[tuple], kpis: list[Kpi] = KPIS) -> list[list]:
+    """kpi_rows as a person reads them: money with currency, ratios as percentages, empty as "—"."""
+    from csm_analytics.lib.display import EMPTY, cell, number
+
+    def fmt(v, unit):
+        if unit == "hours":
+            return EMPTY if v is None else f"{number(v, 1)} h"
+        if unit == "days":
+            return EMPTY if v is None else f"{number(v, 0)} days"
+        if unit == "per100":
+            return EMPTY if v is None else f"{number(v, 1)} per 100"
+        return cell(v, "pct1" if unit == "pct" else unit)
+
+    return [[name, f"{coverage:,}", fmt(num, kpi.parts), fmt(den, kpi.parts), fmt(value, kpi.unit), target,
+             EMPTY if status == "n/a" else status]
+            for kpi, (name, coverage, num, den, value, target, status) in zip(kpis, rows)]
 
 
 def _num(v, digits: int = 2):

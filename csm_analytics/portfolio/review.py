@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
+from csm_analytics.lib.display import money
 from csm_analytics.lib.warehouse import fetch_dicts
 from csm_analytics.portfolio.scorecard import CATEGORIES
 
@@ -24,12 +25,29 @@ class ReviewError(LookupError):
 def team_view(con: duckdb.DuckDBPyConnection, quarter: str | None = None) -> str:
     q = quarter or con.execute("SELECT max(quarter_end) FROM marts.csm_scorecard").fetchall()[0][0]
     rows = fetch_dicts(con, "SELECT * FROM marts.csm_scorecard WHERE quarter_end = ? ORDER BY peer_rank", [q])
+    names = [c.replace("_", " ") for c in CATEGORIES]  # full names: the columns are as wide as their header
     lines = [f"Team scorecard, quarter ending {q}", "",
-             f"{'rank':>4}  {'CSM':<6} {'overall':>7}  " + "  ".join(f"{c[:10]:>10}" for c in CATEGORIES)]
+             f"{'rank':>4}  {'CSM':<6} {'overall':>7}  " + "  ".join(f"{n:>{max(len(n), 6)}}" for n in names)]
     for r in rows:
         lines.append(f"{r['peer_rank']:>4}  {r['csm_id']:<6} {r['overall_score']:>7.1f}  "
-                     + "  ".join(f"{(r[c] if r[c] is not None else float('nan')):>10.1f}" for c in CATEGORIES))
+                     + "  ".join(f"{'—' if r[c] is None else f'{r[c]:.1f}':>{max(len(n), 6)}}"
+                                 for c, n in zip(CATEGORIES, names)))
+    scored = {r["csm_id"] for r in rows}
+    missing = fetch_dicts(con, "SELECT csm_id, name, start_date FROM raw.csms ORDER BY csm_id")
+    missing = [m for m in missing if m["csm_id"] not in scored]
+    if missing:
+        lines += ["", "Not ranked this quarter (a scorecard judges retention over the accounts a CSM owned 12 months "
+                      "before the quarter end, so it needs such a cohort; docs/metrics.md#csm-scorecard):"]
+        lines += [f"  {m['csm_id']:<6} {m['name']}: no accounts owned on {_year_before(q)} (started {m['start_date']})"
+                  for m in missing]
     return "\n".join(lines)
+
+
+def _year_before(quarter_end) -> str:
+    import datetime as dt
+
+    day = quarter_end if isinstance(quarter_end, dt.date) else dt.date.fromisoformat(str(quarter_end)[:10])
+    return str(day.replace(year=day.year - 1))
 
 
 def csm_review(con: duckdb.DuckDBPyConnection, csm_id: str, quarter: str | None = None) -> str:
@@ -72,11 +90,11 @@ def csm_review(con: duckdb.DuckDBPyConnection, csm_id: str, quarter: str | None 
         lines.append(f"  QBR completion {qbr[0]['qbr_completion_rate']:.1%} (target > 90 %)")
     lines += ["", "Portfolio:"]
     total = sum(t["arr"] for t in tiers) or 1
-    lines += [f"  {t['tier']:<11} {t['n']:>3} accounts  ${t['arr']:,.0f} ({t['arr'] / total:.0%})" for t in tiers]
+    lines += [f"  {t['tier']:<11} {t['n']:>3} accounts  {money(t['arr'])} ({t['arr'] / total:.0%})" for t in tiers]
     if book:
         b = book[0]
         lines += [f"  health: {b['green_accounts']} Healthy, {b['yellow_accounts']} Watch, {b['red_accounts']} At risk "
-                  f"(${b['at_risk_arr']:,.0f} at risk); pipeline ${b['expansion_pipeline']:,.0f}",
+                  f"({money(b['at_risk_arr'])} at risk); pipeline {money(b['expansion_pipeline'])}",
                   "", "Workload:", f"  {b['client_count']} clients for a capacity of {b['capacity']} "
                   f"({b['utilization']:.0%}, target 80-100 %); {b['alert_count']} alerts in the last 30 days"]
     lines += ["", "Coaching priorities:"]

@@ -10,6 +10,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from csm_analytics.lib.display import label, money  # noqa: E402
+
 BAND_COLORS = {"Healthy": "#2e7d32", "Watch": "#f9a825", "At risk": "#c62828"}
 INK, MUTED, ACCENT = "#1f2937", "#6b7280", "#1d4ed8"
 
@@ -56,10 +58,10 @@ def health_trend(points: list[dict], healthy: float, watch: float) -> bytes:
     return png_bytes(fig)
 
 
-def component_bars(components: list[dict], labels: dict[str, str]) -> bytes:
+def component_bars(components: list[dict]) -> bytes:
     comps = sorted(components, key=lambda c: c["max"])
     fig, ax = plt.subplots(figsize=(7.2, 0.32 * len(comps) + 0.8))
-    names = [labels.get(c["component"], c["component"]) for c in comps]
+    names = [label(c["component"]) for c in comps]
     ax.barh(names, [c["points"] for c in comps], color=ACCENT, label="points earned")
     ax.barh(names, [c["lost"] for c in comps], left=[c["points"] for c in comps], color="#fca5a5", label="points lost")
     for i, c in enumerate(comps):
@@ -89,7 +91,7 @@ def arr_history(contracts: list[dict], as_of) -> bytes:
     for c in contracts:
         end = min(c["end_date"], as_of)
         ax.hlines(c["arr"], c["start_date"], end, color=ACCENT, linewidth=3)
-        ax.annotate(f"{c['arr']:,.0f}", (c["start_date"], c["arr"]), textcoords="offset points", xytext=(0, 5),
+        ax.annotate(money(c["arr"]), (c["start_date"], c["arr"]), textcoords="offset points", xytext=(0, 5),
                     fontsize=7, color=MUTED)
     if contracts:
         top = max(c["arr"] for c in contracts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from csm_analytics.lib.display import currency
 from csm_analytics.reports.charts import BAND_COLORS, _style, png_bytes
 
 
@@ -19,8 +20,9 @@ def band_distribution(rows: list[dict]) -> bytes:
         bottom += share * 100
     ax.set_ylim(0, 100)
     ax.set_ylabel("% of active accounts", fontsize=8)
-    ax.legend(frameon=False, fontsize=8, ncol=3, loc="upper left", bbox_to_anchor=(0, -0.12))
     _style(ax, "Health-band distribution at each month end")
+    # below the month labels: never over the bars, the labels or the title
+    ax.legend(frameon=False, fontsize=8, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.13))
     return png_bytes(fig)
 
 
@@ -33,10 +35,11 @@ def segment_comparison(retention: list[dict], risk: list[dict]) -> bytes:
         left.bar(x + (i - 1) * 0.26, [100 * (r[key] or 0) for r in retention], width=0.26, label=label, color=color)
     left.axhline(100, color="#6b7280", linewidth=0.8, linestyle="--")
     left.set_xticks(x, names)
-    left.legend(frameon=False, fontsize=7)
     _style(left, "Retention by segment (TTM, %)")
+    left.set_ylim(0, max([110.0] + [100 * (r[k] or 0) for r in retention for k in ("grr", "nrr", "logo_retention")]) * 1.05)
+    left.legend(frameon=False, fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.1))
     by = {r["name"]: r for r in risk}
     right.bar(names, [by.get(n, {}).get("revenue_at_risk", 0) / 1000 for n in names], color="#c62828")
-    _style(right, "Revenue at risk by segment (k)")
+    _style(right, f"Revenue at risk by segment (thousands, {currency()})")
     fig.tight_layout()
     return png_bytes(fig)

@@ -1,4 +1,5 @@
-"""Jinja2 rendering shared by every report: one environment, number filters, the stylesheet."""
+"""Jinja2 rendering shared by every report: one environment, the stylesheet, and filters from lib.display
+(money with its currency, percentages, "—" for empty, labels for raw codes, counts that agree with their noun)."""
 
 from __future__ import annotations
 
@@ -8,34 +9,33 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from csm_analytics.lib import display
+
 TEMPLATES = Path(__file__).with_name("templates")
 METRICS_DOC = "docs/metrics.md"
 
 
-def _money(v) -> str:
-    return "–" if v is None else f"{v:,.0f}"
-
-
 def _pct(v, signed: bool = False) -> str:
-    if v is None:
-        return "–"
-    return f"{v:+.0%}" if signed else f"{v:.0%}"
-
-
-def _num(v, digits: int = 1) -> str:
-    return "–" if v is None else f"{v:,.{digits}f}"
+    return display.pct(v, 0, signed)
 
 
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, autoescape=False,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(money=_money, pct=_pct, num=_num)
+    env.filters.update(money=display.money, pct=_pct, num=display.number, points=display.points, label=display.label,
+                       count=display.count, drivers=display.labels)
     env.globals["stylesheet"] = (TEMPLATES / "report.css").read_text()
     return env
 
 
+def generated_on() -> dt.date:
+    """Today, or the date of SOURCE_DATE_EPOCH when set (reproducible output: `make screenshots`)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    return dt.datetime.fromtimestamp(int(epoch), dt.timezone.utc).date() if epoch else dt.date.today()
+
+
 def render(template: str, **context) -> str:
-    return environment().get_template(template).render(generated_on=dt.date.today(), **context)
+    return environment().get_template(template).render(generated_on=generated_on(), **context)
 
 
 def docs_link(report_dir: Path, repo_root: Path | None = None) -> str:

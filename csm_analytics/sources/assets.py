@@ -24,6 +24,7 @@ from dagster import (
 )
 from dagster_duckdb import DuckDBResource
 
+from csm_analytics.canonical.descriptions import column_description
 from csm_analytics.canonical.schemas import CANONICAL_TABLES
 from csm_analytics.lib.metadata import preview, table_md
 from csm_analytics.lib.warehouse import WAREHOUSE_POOL
@@ -33,12 +34,18 @@ from csm_analytics.sources.validation import SourceDataError, load_table
 QUARANTINE_CHECK = "rows_quarantined"
 
 
-def _table_schema(model):
+def _table_schema(model, table: str):
+    """The model's columns, types and constraints (via dagster-pandera), each with its description."""
+    from dagster import TableColumn, TableSchema
     from dagster_pandera import pandera_schema_to_dagster_type
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return pandera_schema_to_dagster_type(model).metadata["schema"]
+        schema = pandera_schema_to_dagster_type(model).metadata["schema"].schema
+    return TableSchema(columns=[
+        TableColumn(name=c.name, type=c.type, constraints=c.constraints, tags=c.tags,
+                    description=column_description(table, c.name) or c.description)
+        for c in schema.columns], constraints=schema.constraints)
 
 
 def quarantine_check_result(rows_read: int, rows_rejected: int, max_share: float, reasons,
@@ -67,7 +74,7 @@ def build_source_asset(table: str) -> AssetsDefinition:
         deps=[AssetKey(["raw", p]) for p in sorted(set(parents.values()))],
         description=(model.__doc__ or f"Canonical raw table `{table}`.").strip().splitlines()[0]
         + f" Key: {', '.join(keys)}. Bad rows go to raw.rejected_rows.",
-        metadata={"dagster/table_name": f"raw.{table}"},
+        metadata={"dagster/table_name": f"raw.{table}", "dagster/column_schema": _table_schema(model, table)},
         check_specs=[AssetCheckSpec(QUARANTINE_CHECK, asset=key, blocking=True,
                                     description="Rows that failed validation and were quarantined.")],
     )
@@ -90,7 +97,7 @@ def build_source_asset(table: str) -> AssetsDefinition:
         yield MaterializeResult(
             metadata={
                 "dagster/row_count": result.rows_loaded,
-                "dagster/column_schema": _table_schema(model),
+                "dagster/column_schema": _table_schema(model, table),
                 "source_file": MetadataValue.path(result.source_file),
                 "rows_read": result.rows_read,
                 "rows_rejected": result.rows_rejected,

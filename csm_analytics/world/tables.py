@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from csm_analytics.canonical import schemas
+from csm_analytics.lib.display import label
 from csm_analytics.world.contracts import ContractBook
 from csm_analytics.world.latent import (
     COUNTRIES,
@@ -152,7 +153,8 @@ def build_chunk_tables(w: ChunkWriter, csms: CsmTraits, book: ContractBook, ev: 
         "incident_id": w.ids("INC", len(inc["acc"])), "account_id": w.accounts_of(inc["acc"]),
         "occurred_at": w.ts(inc["day"], inc["second"]), "incident_type": w.pick(schemas.INCIDENT_TYPES, inc["kind"]),
         "severity": w.pick(schemas.SEVERITIES, inc["severity"]),
-        "description": pc.binary_join_element_wise(w.pick(schemas.INCIDENT_TYPES, inc["kind"]), w.accounts_of(inc["acc"]), " reported by "),
+        "description": pc.binary_join_element_wise(w.pick([label(t) for t in schemas.INCIDENT_TYPES], inc["kind"]),
+                                                   w.accounts_of(inc["acc"]), " reported by "),
     })
     out["expansion_opportunities"] = _opportunities(w, ev["opportunities"], as_of_day)
     return out

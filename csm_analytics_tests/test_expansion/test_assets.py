@@ -155,3 +155,23 @@ def test_assets_on_an_empty_warehouse_write_empty_tables(tmp_path):
     assert counts == [0, 0, 0, 0]
     kpis = con.execute("SELECT count(*), count(value) FROM marts.account_management_kpis").fetchall()[0]
     assert kpis[0] == 22 and kpis[1] == 0  # one blank row per KPI (and impact outcome), never a made-up value
+
+
+def test_expansion_estimate_is_bounded_by_the_documented_share_of_arr(expanded):
+    """docs/metrics.md: estimated_expansion_arr = min(max(seat gap x ARR/seat, ARR x typical won ratio), ARR x 1.0)."""
+    import dataclasses
+
+    con = duckdb.connect(str(expanded[1]), read_only=True)
+    config = load_expansion_config()
+    assert config.estimate_max_share_of_arr == 1.0
+    bounded = con.execute(f"SELECT account_id, arr, estimated_expansion_arr FROM ({signals.readiness_sql(config)})"
+                          ).df().set_index("account_id")
+    unbounded = con.execute(f"SELECT account_id, estimated_expansion_arr FROM "
+                            f"({signals.readiness_sql(dataclasses.replace(config, estimate_max_share_of_arr=1e9))})"
+                            ).df().set_index("account_id").estimated_expansion_arr
+    assert (bounded.estimated_expansion_arr <= bounded.arr + 0.01).all()
+    expected = unbounded.clip(upper=bounded.arr.round(2))
+    assert (bounded.estimated_expansion_arr - expected).abs().max() < 0.011
+    assert (unbounded > bounded.arr * 1.5).any(), "the default world has seat gaps the bound must cut"
+    stored = con.execute("SELECT max(estimated_expansion_arr / arr) FROM marts.expansion_signals").fetchall()[0][0]
+    assert stored <= 1.0001

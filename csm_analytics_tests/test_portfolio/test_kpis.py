@@ -59,6 +59,7 @@ def test_portfolios_cover_every_scored_account(kpis):
 
 def test_scorecard_review_and_team_view(kpis):
     from csm_analytics.portfolio.review import ReviewError, csm_review, team_view
+    from csm_analytics.portfolio.scorecard import CATEGORIES
 
     csm = kpis.execute("SELECT csm_id FROM marts.csm_scorecard ORDER BY quarter_end DESC, peer_rank LIMIT 1").fetchall()[0][0]
     text = csm_review(kpis, csm)
@@ -69,9 +70,42 @@ def test_scorecard_review_and_team_view(kpis):
     team = team_view(kpis)
     ranked = kpis.execute("SELECT count(*) FROM marts.csm_scorecard WHERE quarter_end = "
                           "(SELECT max(quarter_end) FROM marts.csm_scorecard)").fetchall()[0][0]
-    assert len(team.splitlines()) == 3 + ranked and " 1  " in team
+    lines = team.splitlines()
+    assert " 1  " in team and all(c.replace("_", " ") in lines[2] for c in CATEGORIES)  # full column names
+    assert all(len(line) == len(lines[2]) for line in lines[3:3 + ranked])  # values as wide as their header
+    # a CSM without a scorecard is listed with the reason, which the assignments confirm
+    q = kpis.execute("SELECT max(quarter_end) FROM marts.csm_scorecard").fetchall()[0][0]
+    unranked = [r[0] for r in kpis.execute(
+        "SELECT csm_id FROM raw.csms WHERE csm_id NOT IN (SELECT csm_id FROM marts.csm_scorecard WHERE quarter_end = ?) "
+        "ORDER BY 1", [q]).fetchall()]
+    assert len(lines) == 3 + ranked + (2 + len(unranked) if unranked else 0)
+    year_before = q.replace(year=q.year - 1)
+    for csm in unranked:
+        line = next(line for line in lines if line.strip().startswith(csm + " "))
+        assert f"no accounts owned on {year_before}" in line
+        owned = kpis.execute("SELECT count(*) FROM raw.csm_assignments WHERE csm_id = ? AND ? BETWEEN valid_from AND "
+                             "coalesce(valid_to, DATE '9999-12-31')", [csm, year_before]).fetchall()[0][0]
+        assert owned == 0, csm
     with pytest.raises(ReviewError, match="no scorecard for 'CSM99'"):
         csm_review(kpis, "CSM99")
     first_quarter, first_csm = kpis.execute(
         "SELECT quarter_end, csm_id FROM marts.csm_scorecard ORDER BY quarter_end, csm_id LIMIT 1").fetchall()[0]
     assert f"quarter ending {first_quarter}" in csm_review(kpis, first_csm, str(first_quarter))
+
+
+def test_kpi_table_reads_as_a_person_expects(monkeypatch):
+    """Money with currency and separators, ratios as percentages beside percentage targets, empty as "—"."""
+    from csm_analytics.portfolio.kpis import display_rows
+
+    monkeypatch.delenv("CSM_CURRENCY", raising=False)
+    nrr = Kpi("NRR", "> 110 %", "", low=1.10, parts="money")
+    hours = Kpi("Alert response", "< 24 h", "", high=24, unit="hours")
+    expansion = Kpi("Expansion", "—", "", unit="money", parts="money")
+    rows = [("NRR", 180, 11864800.0, 11001700.0, 1.0784, "> 110 %", "below target"),
+            ("Alert response", 0, None, None, None, "< 24 h", "n/a"),
+            ("Expansion", 12, 250000.0, 300000.0, 250000.0, "—", "no target")]
+    assert display_rows(rows, [nrr, hours, expansion]) == [
+        ["NRR", "180", "$11,864,800", "$11,001,700", "107.8 %", "> 110 %", "below target"],
+        ["Alert response", "0", "—", "—", "—", "< 24 h", "—"],
+        ["Expansion", "12", "$250,000", "$300,000", "$250,000", "—", "no target"]]
+    assert all(k.unit in ("pct", "money", "hours", "days", "per100") for k in KPIS)

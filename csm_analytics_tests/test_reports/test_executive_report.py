@@ -33,7 +33,7 @@ def test_report_sections_and_numbers(reporting):
                           "(SELECT max(quarter_end) FROM marts.csm_scorecard)").fetchall()[0][0]
     con.close()
     text = re.sub(r"<[^>]+>", " ", html)
-    assert f"{nrr:.0%}" in text and f"{grr:.0%}" in text and f"{arr:,.0f}" in text
+    assert f"{100 * nrr:.0f} %" in text and f"{100 * grr:.0f} %" in text and f"${arr:,.0f}" in text
     assert len(re.findall(r"<tr><td>\d+</td>", html.split('id="leaderboard"')[1])) == leaders
     meta = result.asset_materializations_for_node("reports__executive_monthly_report")[0].metadata
     assert meta["arr_in_force"].value == round(arr, 2)
@@ -43,3 +43,30 @@ def test_monthly_schedule_builds_last_month():
     context = build_schedule_context(scheduled_execution_time=dt.datetime(2026, 10, 1, 6, 0, tzinfo=dt.timezone.utc))
     requests = list(executive_report_schedule.evaluate_tick(context).run_requests)
     assert [r.partition_key for r in requests] == ["2026-09-01"]
+
+
+def test_top_risks_follow_the_documented_rule_and_labels_are_words(reporting, monkeypatch):
+    """docs/reports.md#top-10-risks: At-risk band first, then Watch, then Healthy; revenue at risk within a band."""
+    from csm_analytics.health.config import BANDS
+    from csm_analytics.reports.executive.report import collect_report, render_report
+
+    monkeypatch.setenv("CSM_CURRENCY", "EUR")
+    _, warehouse, _, _ = reporting
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        facts = collect_report(con, dt.date(2026, 9, 1))
+        book = con.execute("""
+            SELECT h.band, count(*) FROM raw.contracts c JOIN core.account_health_history h
+              ON h.account_id = c.account_id AND h.as_of_date = DATE '2026-09-30'
+            WHERE DATE '2026-09-30' BETWEEN c.start_date AND c.end_date GROUP BY 1""").fetchall()
+    risks = facts["top_risks"]
+    keys = [(BANDS[::-1].index(r["band"]), -r["revenue_at_risk"]) for r in risks]
+    assert len(risks) == 10 and keys == sorted(keys)
+    not_healthy = sum(n for band, n in book if band != "Healthy")
+    assert not_healthy >= 10 and all(r["band"] != "Healthy" for r in risks)
+    markdown, html, _ = render_report(facts)
+    text = re.sub(r"<[^>]+>", " ", html)
+    assert "target —" not in text and "no target set" in text  # GRR has no target
+    assert "€" in text and "$" not in text  # the currency setting, everywhere
+    top = html.split('id="top-risks"')[1].split("</section>")[0]
+    assert "_" not in re.sub(r"<[^>]+>", "", top)  # drivers and bands as words, never raw codes
+    assert "Top 10 risks\nAt-risk band first" in markdown

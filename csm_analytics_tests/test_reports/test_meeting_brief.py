@@ -57,7 +57,7 @@ def test_as_of_reads_the_past(data_dir):
 def test_unknown_account_names_it_and_says_how_to_list_ids(data_dir):
     out = _cli(data_dir, "ACC9999999")
     assert out.returncode == 1
-    assert "unknown account 'ACC9999999'" in out.stderr and "csm-analytics brief --list" in out.stderr
+    assert "Unknown account 'ACC9999999'" in out.stderr and "csm-analytics brief --list" in out.stderr
     listing = _cli(data_dir, "--list", "CSM01")
     assert listing.returncode == 0 and all(" CSM01 " in line for line in listing.stdout.splitlines())
 

@@ -93,7 +93,7 @@ def test_numbers_equal_the_marts(pack):
     p, arr = con.execute("SELECT churn_probability, arr FROM ml.churn_predictions WHERE account_id = ?",
                          [ACCOUNT]).fetchall()[0]
     assert built.facts["revenue"]["churn_probability"] == pytest.approx(p, abs=1e-4)
-    assert f"{arr:,.0f}" in text and f"{p:.0%}" in text
+    assert f"${arr:,.0f}" in text and f"{100 * p:.0f} %" in text
     assert built.facts["revenue"]["revenue_at_risk"] == pytest.approx(arr * p, rel=1e-3)
     statuses = dict(con.execute("""SELECT action, status FROM marts.qbr_action_items WHERE account_id = ?
         AND qbr_date = (SELECT max(qbr_date) FROM marts.qbr_action_items WHERE account_id = ?)""",
@@ -135,3 +135,25 @@ def test_cli_pack_for_a_past_date_and_unknown_account(reporting, capsys, monkeyp
     assert (tmp_path / f"{ACCOUNT}_2026-03-31.html").exists() and not (tmp_path / f"{ACCOUNT}.json").exists()
     assert main(["qbr", "pack", "ACC9999999"]) == 1
     assert "Unknown account 'ACC9999999'" in capsys.readouterr().err
+
+
+def test_health_change_over_30_days_is_the_real_change_in_points(pack):
+    """Score today minus score 30 days earlier (not the per-day slope), e.g. 52.4 -> 45.2 reads "−7.2 points"."""
+    built, con = pack
+    now, then = con.execute("""SELECT n.health_score, p.health_score FROM core.account_health_history n
+        JOIN core.account_health_history p ON p.account_id = n.account_id AND p.as_of_date = n.as_of_date - 30
+        WHERE n.account_id = ? AND n.as_of_date = DATE '2026-09-30'""", [ACCOUNT]).fetchall()[0]
+    change = round(now - then, 1)
+    sign = "+" if change > 0 else "−" if change < 0 else "±"
+    words = f"{sign}{abs(change):.1f} points over 30 days (from {then:.1f})"
+    text = re.sub(r"\s+", " ", "".join(_parse(built.html).text))
+    assert words in text and words in built.markdown
+
+
+def test_pack_text_has_no_raw_codes_or_plural_hedges(pack):
+    built, _ = pack
+    text = re.sub(r"\s+", " ", "".join(_parse(built.html).text))
+    assert "(s)" not in text and "n/a" not in text
+    assert not re.search(r"\b(payroll_error|compliance_breach|platform_outage|data_issue|worker_growth|seat_ceiling)\b",
+                         text)
+    assert re.search(r"\b\d+ tickets? open today\. \d+ incidents? in the last 180 days", text)

@@ -149,14 +149,18 @@ def write_daily_brief(con: duckdb.DuckDBPyConnection, config: BriefsConfig, heal
 
 
 def _money(value) -> str:
-    return f"${float(value):,.0f}"
+    from csm_analytics.lib.display import money
+
+    return money(value)
 
 
 def brief_message(csm_name: str, day: dt.date, rows: list[dict], as_of: dt.date | None = None) -> tuple[str, list]:
     """(fallback text, Block Kit blocks) for one CSM's daily DM."""
+    from csm_analytics.lib.display import count
+
     text = f"Good morning {csm_name.split()[0]}: {len(rows)} of your accounts need attention today ({day:%a %d %b})"
     lines = [f"{i}. *{r['account']}* · {r['health_band']} · {_money(r['arr'])} · renews {r['renewal_date']}\n"
-             f"      {r['reason']} · last touch {r['last_activity_date'] or 'never'} · {r['open_actions']} open actions"
+             f"      {r['reason']} · last touch {r['last_activity_date'] or 'never'} · {count(r['open_actions'], 'open action')}"
              for i, r in enumerate(rows, 1)]
     return text, [{"type": "header", "text": {"type": "plain_text", "text": text[:150]}},
                   {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:2900]}},

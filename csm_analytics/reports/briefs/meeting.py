@@ -13,6 +13,8 @@ import duckdb
 
 from csm_analytics.health.config import COMPONENTS
 from csm_analytics.health.explain import EVIDENCE, _readable, latest_scored_day
+from csm_analytics.lib.display import count, label, labels, money
+from csm_analytics.lib.suggest import account_ids, unknown_account_message
 from csm_analytics.lib.warehouse import fetch_dicts, fetch_one_dict, table_exists
 from csm_analytics.reports.qbr.pipeline import qbr_action_items_sql
 from csm_analytics.canonical.ownership import OWNER_PERIODS
@@ -25,11 +27,11 @@ class BriefError(LookupError):
 
 
 def _money(v) -> str:
-    return "n/a" if v is None else f"${float(v):,.0f}"
+    return money(v)
 
 
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+def _n(n: int, noun: str) -> str:
+    return count(n, noun)
 
 
 def _days(n: int) -> str:
@@ -104,7 +106,7 @@ def _issues(con, account_id: str, as_of: dt.date) -> list[str]:
     if len(open_tickets) > 5:
         lines.append(f"    ... and {len(open_tickets) - 5} more")
     lines.append(f"- Incidents in 180 days: {len(incidents) or 'none'}")
-    lines += [f"    {r['day']}: {r['incident_type'].replace('_', ' ')} ({r['severity']}): {r['description']}"
+    lines += [f"    {r['day']}: {label(r['incident_type'])} ({r['severity']}): {r['description']}"
               for r in incidents[:3]]
     lines.append(f"- Invoices due in 180 days: {_n(pay['failed'], 'failed payment')}, {pay['late']} paid late, "
                  f"{pay['overdue']} overdue now")
@@ -127,10 +129,10 @@ def _health_change(con, account_id: str, as_of: dt.date) -> tuple[list[str], dic
         delta = now["health_score"] - then["health_score"]
         band = f"{then['band']} -> {now['band']}" if then["band"] != now["band"] else f"still {now['band']}"
         moved = sorted((((now[f"pts_{c}"] or 0) - (then[f"pts_{c}"] or 0)), c) for c in COMPONENTS)
-        moved = [f"{c} {d:+.1f}" for d, c in sorted(moved, key=lambda x: -abs(x[0])) if abs(d) >= 0.5][:3]
+        moved = [f"{label(c)} {d:+.1f}" for d, c in sorted(moved, key=lambda x: -abs(x[0])) if abs(d) >= 0.5][:3]
         lines += [f"- Over 30 days: {then['health_score']:.1f} -> {now['health_score']:.1f} ({delta:+.1f} points), {band}",
                   f"- Moved by: {', '.join(moved) or 'nothing material'}"]
-    lines.append(f"- Biggest gaps now (points lost): {', '.join(f'{c} -{v:.1f}' for v, c in lost) or 'none'}")
+    lines.append(f"- Biggest gaps now (points lost): {', '.join(f'{label(c)} -{v:.1f}' for v, c in lost) or 'none'}")
     return lines, comp
 
 
@@ -190,10 +192,10 @@ def _risk_areas(con, account_id: str, as_of: dt.date, comp: dict | None) -> list
     if comp:
         readable = _readable(comp)
         weak = sorted((comp[c], c) for c in COMPONENTS if comp[c] is not None and comp[c] < 50)
-        lines += [f"- {c.capitalize()} {v:.0f}/100: {EVIDENCE[c].format(**readable)}" for v, c in weak]
+        lines += [f"- {label(c)} {v:.0f}/100: {EVIDENCE[c].format(**readable)}" for v, c in weak]
     prediction = _latest_table_row(con, "ml.churn_predictions", account_id, as_of)
     if prediction and prediction["risk_level"] != "Low":
-        drivers = f"; drivers: {prediction['top_drivers']}" if prediction["top_drivers"] else ""
+        drivers = f"; drivers: {labels(prediction['top_drivers'])}" if prediction["top_drivers"] else ""
         lines.append(f"- Churn model: {prediction['churn_probability']:.0%} probability ({prediction['risk_level']}), "
                      f"{_money(prediction['revenue_at_risk'])} revenue at risk{drivers}")
     return lines or ["- No health component below 50/100."]
@@ -203,8 +205,7 @@ def meeting_brief(con: duckdb.DuckDBPyConnection, account_id: str, as_of: dt.dat
     """The brief as text; raises BriefError naming the account when it is unknown or not scored."""
     known = con.execute("SELECT count(*) FROM raw.accounts WHERE account_id = ?", [account_id]).fetchall()[0][0]
     if not known:
-        raise BriefError(f"unknown account {account_id!r}: run `csm-analytics brief --list` (or `--list CSM01`) "
-                         "to see the account ids")
+        raise BriefError(unknown_account_message(account_id, account_ids(con)))
     if as_of is None:
         as_of = latest_scored_day(con, account_id)
         if as_of is None:

@@ -10,6 +10,7 @@ import datetime as dt
 
 import duckdb
 
+from csm_analytics.health.config import BANDS
 from csm_analytics.lib.warehouse import fetch_dicts, table_exists
 from csm_analytics.portfolio.kpis import KPIS
 from csm_analytics.reports import charts
@@ -58,9 +59,10 @@ def retention_vs_target(con, as_of: dt.date) -> list[dict]:
     for column, name in RETENTION_KPIS.items():
         kpi = kpis[name]
         value = row[column]
-        status = "no target" if kpi.low is None else "on target" if value >= kpi.low else "below target"
+        status = None if kpi.low is None else "on target" if value >= kpi.low else "below target"
         out.append({"metric": column.upper().replace("_", " ") if column != "logo_retention" else "Logo retention",
-                    "value": value, "target": kpi.target, "status": status, "quarter_end": row["quarter_end"]})
+                    "value": value, "target": kpi.target if kpi.low is not None else None, "status": status,
+                    "quarter_end": row["quarter_end"]})
     return out
 
 
@@ -80,10 +82,14 @@ def risk_rollups(con, as_of: dt.date) -> dict:
 
 
 def top_risks(con, as_of: dt.date, n: int = 10) -> list[dict]:
+    """The n accounts to worry about first (docs/reports.md#top-10-risks): At-risk band first, then Watch, then
+    Healthy (unscored last); within a band, revenue at risk (ARR × churn probability) highest first; then account id.
+    A Healthy account appears only when fewer than n accounts are At risk or on Watch."""
+    severity = " ".join(f"WHEN '{band}' THEN {i}" for i, band in enumerate(reversed(BANDS)))
     return fetch_dicts(con, f"""WITH {IN_FORCE}
         SELECT b.*, hs.driver_1 FROM book b
         LEFT JOIN core.account_health_score hs ON hs.account_id = b.account_id AND hs.as_of_date = $1
-        ORDER BY revenue_at_risk DESC, account_id LIMIT {n}""", [as_of])
+        ORDER BY CASE b.band {severity} ELSE {len(BANDS)} END, revenue_at_risk DESC, account_id LIMIT {n}""", [as_of])
 
 
 def top_expansions(con, as_of: dt.date, n: int = 10) -> list[dict]:

@@ -14,6 +14,8 @@ import logging
 import os
 from typing import Callable
 
+from csm_analytics.lib.display import count, label, money, pct
+
 log = logging.getLogger(__name__)
 
 # What a CSM does about each health component when it costs the account points.
@@ -28,31 +30,28 @@ MITIGATIONS = {
     "renewal": "Start the renewal plan: confirm decision makers, timeline and commercial terms.",
     "incidents": "Share the incident root-cause report and the prevention steps with the client.",
 }
-COMPONENT_LABELS = {"usage": "product usage", "engagement": "engagement cadence", "qbr": "QBR cadence",
-                    "support": "support experience", "payment": "payment health", "sentiment": "sentiment (NPS/CSAT)",
-                    "relationship": "relationship breadth", "renewal": "renewal history", "incidents": "incidents"}
 LOST_POINTS_WORTH_ACTING = 3.0
 
 
 def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:+.0%}"
+    return pct(x, signed=True)
 
 
 def risks(pack: dict) -> list[dict]:
     """The components that cost the most points, with the mitigating action; then renewal risk."""
-    out = [{"risk": f"{COMPONENT_LABELS[c['component']].capitalize()} cost {c['lost']:.1f} of {c['max']:.0f} points",
+    out = [{"risk": f"{label(c['component'])} cost {c['lost']:.1f} of {c['max']:.0f} points",
             "action": MITIGATIONS[c["component"]], "weight": c["lost"]}
            for c in pack["health"]["components"] if (c["lost"] or 0) >= LOST_POINTS_WORTH_ACTING]
     rev = pack["revenue"]
     if rev["churn_probability"] is not None and rev["churn_probability"] >= 0.25:
         out.append({"risk": f"Churn probability {rev['churn_probability']:.0%} with {rev['days_to_renewal']} days "
-                            f"to renewal ({rev['revenue_at_risk']:,.0f} ARR at risk)",
+                            f"to renewal ({money(rev['revenue_at_risk'])} ARR at risk)",
                     "action": MITIGATIONS["renewal"], "weight": 100 * rev["churn_probability"]})
     return sorted(out, key=lambda r: -r["weight"])[:4]
 
 
 def expansion_ideas(pack: dict) -> list[dict]:
-    ideas = [{"idea": f"{o['stage'].capitalize()} opportunity ({o['source_signal'].replace('_', ' ')})",
+    ideas = [{"idea": f"{o['stage'].capitalize()} opportunity ({label(o['source_signal']).lower()})",
               "amount": o["amount"], "signal": o["source_signal"]} for o in pack["open_opportunities"]]
     sig = pack["expansion_signal"]
     if sig:
@@ -117,7 +116,7 @@ def at_risk(pack: dict) -> list[str]:
         bad.append(f"health down {h['score_year_ago'] - h['score']:.0f} points on a year ago")
     crit = [i for i in pack["support"]["incidents"] if i["severity"] == "critical"]
     if crit:
-        bad.append(f"{len(crit)} critical incident(s) in 180 days")
+        bad.append(f"{count(len(crit), 'critical incident')} in 180 days")
     return bad
 
 

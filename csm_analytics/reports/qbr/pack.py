@@ -37,7 +37,7 @@ def _charts(facts: dict, config: HealthConfig) -> dict[str, str]:
     b = facts["benchmarks"]
     return {
         "health_trend": charts.data_uri(charts.health_trend(facts["health"]["trend"], config.healthy, config.watch)),
-        "components": charts.data_uri(charts.component_bars(facts["health"]["components"], narrative.COMPONENT_LABELS)),
+        "components": charts.data_uri(charts.component_bars(facts["health"]["components"])),
         "usage": charts.data_uri(charts.small_multiples(facts["usage"]["monthly"], usage, "Monthly averages, last 12 months")),
         "arr": charts.data_uri(charts.arr_history(facts["revenue"]["contracts"], facts["as_of"])),
         "benchmarks": charts.data_uri(charts.percentile_bars(b["metrics"], b["peer_group"])) if b["peer_group"] else "",

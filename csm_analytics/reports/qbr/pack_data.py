@@ -15,6 +15,7 @@ from csm_analytics.lib.warehouse import fetch_dicts, table_exists
 from csm_analytics.reports.qbr.analysis import anomalies_since, benchmarks, changes_since
 from csm_analytics.reports.qbr.pipeline import qbr_action_items_sql
 from csm_analytics.canonical.ownership import OWNER_PERIODS
+from csm_analytics.lib.suggest import account_ids, unknown_account_message
 
 
 class UnknownAccount(LookupError):
@@ -46,8 +47,7 @@ def account_header(con, account_id: str, as_of: dt.date) -> dict:
                   AND ? BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')) AS csm_id
         FROM raw.accounts a WHERE a.account_id = ?""", [as_of, account_id])
     if not row:
-        raise UnknownAccount(f"Unknown account '{account_id}': no such account_id in raw.accounts. "
-                             "List ids with: csm-analytics scorecard, or SELECT account_id FROM raw.accounts.")
+        raise UnknownAccount(unknown_account_message(account_id, account_ids(con)))
     csm = _one(con, "SELECT name, slack_user_id FROM raw.csms WHERE csm_id = ?", [row["csm_id"]])
     return {**row, "csm_name": csm.get("name", "unassigned")}
 
@@ -63,7 +63,11 @@ def health_section(con, account_id: str, as_of: dt.date) -> dict:
         WHERE account_id = ? AND as_of_date BETWEEN CAST(? AS DATE) - 365 AND ? AND dayofweek(as_of_date) = dayofweek(CAST(? AS DATE))
         ORDER BY as_of_date""", [account_id, as_of, as_of, as_of])
     year_ago = trend[0]["health_score"] if trend else None
-    return {"score": now.get("health_score"), "band": now.get("band"), "trend_30d": now.get("trend_30d"),
+    month_ago = _one(con, "SELECT health_score FROM core.account_health_history WHERE account_id = ? "
+                          "AND as_of_date = CAST(? AS DATE) - 30", [account_id, as_of]).get("health_score")
+    change = None if now.get("health_score") is None or month_ago is None else now["health_score"] - month_ago
+    # change_30d: score today minus score 30 days earlier, in points (not the per-day slope trend_30d)
+    return {"score": now.get("health_score"), "band": now.get("band"), "change_30d": change, "score_30d_ago": month_ago,
             "score_year_ago": year_ago, "components": components, "trend": trend}
 
 
