@@ -2,6 +2,7 @@
 
 from dagster import AssetSelection, Definitions, define_asset_job, in_process_executor
 
+from csm_analytics import automation
 from csm_analytics.alerts import definitions as alerts
 from csm_analytics.churn import definitions as churn
 from csm_analytics.expansion import definitions as expansion
@@ -31,7 +32,7 @@ def build_definitions() -> Definitions:
     )
     return Definitions.merge(sources.build_defs(), health.build_defs(), churn.build_defs(), alerts.build_defs(),
                              portfolio.build_defs(), expansion.build_defs(), briefs.build_defs(), reports.build_defs(),
-                             platform)
+                             automation.build_defs(), platform)  # automation: daily refresh, raw sensor, freshness
 
 
 defs = build_definitions()

@@ -1,0 +1,156 @@
+"""The platform keeps itself fresh: the daily refresh, the raw-files sensor, freshness checks, the ops message.
+
+Mechanism: one daily job with a schedule (and the same job requested by the raw-files sensor), not
+declarative automation. DuckDB allows one writer process. One run refreshes every asset of the day in
+dependency order, in one process, holding the warehouse once; eager automation would start a run per
+group of ready assets as each parent lands, many processes queuing for the same file. The instance's
+QueuedRunCoordinator (`max_concurrent_runs: 1`, data/dagster_home/dagster.yaml and deploy/dagster.yaml)
+queues anything else launched meanwhile (a UI backfill, a second export), and the `duckdb_warehouse`
+pool serialises warehouse steps across runs: runs queue, they never collide.
+
+Which day: the last `usage_date` of the raw product-usage export (lib/partitions.py's rule), not the
+wall clock. A refresh is keyed on the version of the raw folder (lib/raw_files.py): the same files are
+refreshed once, whichever of the schedule or the sensor sees them first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+
+from dagster import (
+    AssetCheckKey,
+    AssetSelection,
+    DagsterRunStatus,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    Definitions,
+    RunRequest,
+    RunsFilter,
+    SensorEvaluationContext,
+    SkipReason,
+    build_last_update_freshness_checks,
+    build_sensor_for_freshness_checks,
+    define_asset_job,
+    schedule,
+    sensor,
+)
+
+from csm_analytics.alerts.assets import EVENTS_KEY
+from csm_analytics.alerts.resources import AlertOutboxResource
+from csm_analytics.alerts.slack import SlackMessenger
+from csm_analytics.churn.assets import MODEL_KEY, VERSIONS_KEY
+from csm_analytics.health.assets import SCORE_KEY
+from csm_analytics.lib import paths
+from csm_analytics.lib.partitions import HISTORY_PARTITIONS, data_range
+from csm_analytics.lib.raw_files import changed_files, file_versions, folder_version, still_settling
+from csm_analytics.reports.briefs.assets import BRIEF_KEY
+from csm_analytics.reports.executive.assets import REPORT_KEY
+from csm_analytics.reports.qbr.assets import PACK_KEY
+
+DAILY_REFRESH_JOB = "daily_refresh"
+RAW_VERSION_TAG = "csm/raw_version"
+DATA_DAY_TAG = "csm/data_day"
+REFRESH_CRON = os.environ.get("CSM_REFRESH_CRON", "0 5 * * *")  # after the nightly exports land
+FRESH_BY_CRON = os.environ.get("CSM_FRESH_BY_CRON", "0 6 * * *")  # health score (and the rest) by 06:00
+TIMEZONE = os.environ.get("CSM_TIMEZONE", "UTC")
+# The assets whose freshness is checked. The serving data joins this list where its asset is declared.
+FRESHNESS_KEYS = [SCORE_KEY, EVENTS_KEY, BRIEF_KEY]
+# Not refreshed nightly: the model is refitted on purpose (materialize_everything), never nightly; the
+# per-account QBR packs and the monthly report have their own jobs (packs due follow a successful refresh).
+NOT_NIGHTLY = AssetSelection.assets(MODEL_KEY, VERSIONS_KEY, PACK_KEY, REPORT_KEY)
+
+freshness_checks = build_last_update_freshness_checks(
+    assets=FRESHNESS_KEYS, deadline_cron=FRESH_BY_CRON, lower_bound_delta=dt.timedelta(hours=24), timezone=TIMEZONE)
+
+daily_refresh_job = define_asset_job(
+    DAILY_REFRESH_JOB, selection=AssetSelection.all() - NOT_NIGHTLY - AssetSelection.checks(*freshness_checks),
+    partitions_def=HISTORY_PARTITIONS,
+    description="The day's refresh in one run: reload the raw exports, the new day's health and churn partitions, "
+                "band transitions and alerts, every mart, the daily brief (and any asset added later, such as the "
+                "serving data). Started by the 05:00 schedule and by the raw-files sensor.")
+
+
+def _already_requested(instance, version: str) -> bool:
+    """A refresh of these exact files is queued, running or done (a failed one may be retried)."""
+    runs = instance.get_runs(RunsFilter(job_name=DAILY_REFRESH_JOB, tags={RAW_VERSION_TAG: version}), limit=5)
+    return any(r.status not in (DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED) for r in runs)
+
+
+def refresh_request(instance, versions: dict[str, str], origin: str) -> RunRequest | SkipReason:
+    """The daily refresh of the last day in the raw exports, or why there is nothing to do."""
+    if not versions:
+        return SkipReason(f"no export files in {paths.raw_dir()}: nothing to refresh")
+    found = data_range()
+    if found is None:
+        return SkipReason(f"no readable product_usage export in {paths.raw_dir()}: the day to refresh is unknown")
+    day = found[1].isoformat()
+    if not HISTORY_PARTITIONS.has_partition_key(day):
+        return SkipReason(f"the exports reach {day}, past the code location's last daily partition; reload the code "
+                          "location (the daemon does it within a minute) or leave CSM_HISTORY_END empty")
+    version = folder_version(versions)
+    if _already_requested(instance, version):
+        return SkipReason(f"these exports (version {version}, data to {day}) are already refreshed or queued")
+    return RunRequest(run_key=f"{day}:{version}", partition_key=day,
+                      tags={RAW_VERSION_TAG: version, DATA_DAY_TAG: day, "csm/started_by": origin})
+
+
+@schedule(job=daily_refresh_job, cron_schedule=REFRESH_CRON, execution_timezone=TIMEZONE,
+          default_status=DefaultScheduleStatus.RUNNING,
+          description="05:00 (CSM_REFRESH_CRON): refresh the last day of the raw exports, unless already done.")
+def daily_refresh_schedule(context):
+    return refresh_request(context.instance, file_versions(paths.raw_dir()), "schedule")
+
+
+@sensor(job=daily_refresh_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING,
+        description="Watches CSM_RAW_DIR: a new or changed export starts one refresh (run key per file version).")
+def raw_files_sensor(context: SensorEvaluationContext):
+    versions = file_versions(paths.raw_dir())
+    before = json.loads(context.cursor) if context.cursor else {}
+    if versions == before:
+        return SkipReason("no new or changed export")
+    if settling := still_settling(versions):
+        return SkipReason(f"{', '.join(settling)} still being written; next tick")
+    context.update_cursor(json.dumps(versions))
+    context.log.info(f"new or changed exports: {', '.join(changed_files(before, versions))}")
+    return refresh_request(context.instance, versions, "raw_files_sensor")
+
+
+freshness_sensor = build_sensor_for_freshness_checks(
+    freshness_checks=freshness_checks, default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=60)
+
+
+def failed_freshness(instance) -> list[tuple[AssetCheckKey, int]]:
+    """(check, evaluation id) of every freshness check whose latest evaluation failed."""
+    keys = [key for checks in freshness_checks for key in checks.check_keys]
+    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
+    failed = []
+    for key, record in latest.items():
+        evaluation = record.event.asset_check_evaluation if record.event else None
+        if evaluation is not None and not evaluation.passed:
+            failed.append((key, record.id))
+    return failed
+
+
+@sensor(minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING,
+        description="Posts one message to the ops channel when a freshness check fails (one per failed evaluation).")
+def freshness_to_ops(context: SensorEvaluationContext, alert_outbox: AlertOutboxResource, slack: SlackMessenger):
+    reported = set(json.loads(context.cursor)) if context.cursor else set()
+    fresh_failures = [(key, eid) for key, eid in failed_freshness(context.instance) if str(eid) not in reported]
+    if not fresh_failures:
+        return SkipReason("every freshness check passes, or its failure was already posted")
+    names = ", ".join(key.asset_key.to_user_string() for key, _ in fresh_failures)
+    text = (f":hourglass: Late data: {names} not refreshed by the {FRESH_BY_CRON} ({TIMEZONE}) deadline. "
+            "Check the daily_refresh runs and the raw exports in CSM_RAW_DIR.")
+    key = "freshness:" + ",".join(str(eid) for _, eid in fresh_failures)
+    # the cursor is stored when the tick ends; a post that raised is tried again on the next tick
+    context.update_cursor(json.dumps(sorted(reported | {str(eid) for _, eid in fresh_failures}, key=int)[-200:]))
+    slack.transport().post(alert_outbox.config().ops_channel, text,
+                           [{"type": "section", "text": {"type": "mrkdwn", "text": text}}], key)
+    return SkipReason(f"posted to ops: {names}")
+
+
+def build_defs() -> Definitions:
+    return Definitions(asset_checks=freshness_checks, jobs=[daily_refresh_job], schedules=[daily_refresh_schedule],
+                       sensors=[raw_files_sensor, freshness_sensor, freshness_to_ops])
