@@ -33,6 +33,7 @@ from dagster import (
     build_last_update_freshness_checks,
     build_sensor_for_freshness_checks,
     define_asset_job,
+    run_status_sensor,
     schedule,
     sensor,
 )
@@ -47,7 +48,8 @@ from csm_analytics.lib.partitions import HISTORY_PARTITIONS, data_range
 from csm_analytics.lib.raw_files import changed_files, file_versions, folder_version, still_settling
 from csm_analytics.reports.briefs.assets import BRIEF_KEY
 from csm_analytics.reports.executive.assets import REPORT_KEY
-from csm_analytics.reports.qbr.assets import PACK_KEY
+from csm_analytics.reports.qbr.assets import PACK_KEY, PIPELINE_KEY
+from csm_analytics.reports.qbr.jobs import qbr_packs_job
 
 DAILY_REFRESH_JOB = "daily_refresh"
 RAW_VERSION_TAG = "csm/raw_version"
@@ -59,6 +61,8 @@ TIMEZONE = os.environ.get("CSM_TIMEZONE", "UTC")
 FRESHNESS_KEYS = [SCORE_KEY, EVENTS_KEY, BRIEF_KEY]
 # Not refreshed nightly: the model is refitted on purpose (materialize_everything), never nightly; the
 # per-account QBR packs and the monthly report have their own jobs (packs due follow a successful refresh).
+# QBR packs built after one refresh (one run each, queued behind it); the rest follow on the next days.
+PACKS_PER_REFRESH = int(os.environ.get("CSM_QBR_PACKS_PER_REFRESH", "50"))
 NOT_NIGHTLY = AssetSelection.assets(MODEL_KEY, VERSIONS_KEY, PACK_KEY, REPORT_KEY)
 
 freshness_checks = build_last_update_freshness_checks(
@@ -69,7 +73,8 @@ daily_refresh_job = define_asset_job(
     partitions_def=HISTORY_PARTITIONS,
     description="The day's refresh in one run: reload the raw exports, the new day's health and churn partitions, "
                 "band transitions and alerts, every mart, the daily brief (and any asset added later, such as the "
-                "serving data). Started by the 05:00 schedule and by the raw-files sensor.")
+                "serving data). Started by the 05:00 schedule and by the raw-files sensor; the QBR packs due "
+                "follow it (qbr_packs_after_refresh).")
 
 
 def _already_requested(instance, version: str) -> bool:
@@ -151,6 +156,24 @@ def freshness_to_ops(context: SensorEvaluationContext, alert_outbox: AlertOutbox
     return SkipReason(f"posted to ops: {names}")
 
 
+def qbr_pack_requests(instance, day: str) -> list[RunRequest]:
+    """One qbr_packs run per account due whose pack is not built from today's data (from marts.qbr_pipeline's
+    metadata, so no warehouse read races the next run), soonest due first, at most PACKS_PER_REFRESH."""
+    event = instance.get_latest_materialization_event(PIPELINE_KEY)
+    listed = event.asset_materialization.metadata.get("packs_to_build") if event else None
+    accounts = list(listed.value)[:PACKS_PER_REFRESH] if listed is not None else []
+    return [RunRequest(run_key=f"qbr_pack:{account}:{day}", partition_key=account) for account in accounts]
+
+
+@run_status_sensor(run_status=DagsterRunStatus.SUCCESS, monitored_jobs=[daily_refresh_job], request_job=qbr_packs_job,
+                   default_status=DefaultSensorStatus.RUNNING,
+                   description="After a successful daily refresh: build the QBR packs due (one queued run each).")
+def qbr_packs_after_refresh(context):
+    return qbr_pack_requests(context.instance, context.dagster_run.tags.get(DATA_DAY_TAG, "")) or \
+        SkipReason("no QBR pack due needs building")
+
+
 def build_defs() -> Definitions:
     return Definitions(asset_checks=freshness_checks, jobs=[daily_refresh_job], schedules=[daily_refresh_schedule],
-                       sensors=[raw_files_sensor, freshness_sensor, freshness_to_ops])
+                       sensors=[raw_files_sensor, freshness_sensor, freshness_to_ops,
+                                                qbr_packs_after_refresh])

@@ -172,3 +172,18 @@ def test_a_failed_freshness_check_posts_one_ops_message(raw, tmp_path):
     messages = [json.loads(line) for f in outbox.glob("*") for line in f.read_text().splitlines() if line.strip()]
     ops = [m for m in messages if str(m.get("alert_key", "")).startswith("freshness:")]
     assert len(ops) == 1 and "core/account_health_score" in ops[0]["text"] and "alerts/alert_events" in ops[0]["text"]
+
+
+def test_packs_due_are_requested_after_a_refresh_one_run_each(monkeypatch):
+    from dagster import MetadataValue
+
+    from csm_analytics.reports.qbr.assets import PIPELINE_KEY
+
+    with instance_for_test() as instance:
+        assert automation.qbr_pack_requests(instance, "2026-09-29") == []
+        instance.report_runless_asset_event(AssetMaterialization(
+            asset_key=PIPELINE_KEY, metadata={"packs_to_build": MetadataValue.json(["A3", "A1", "A2"])}))
+        monkeypatch.setattr(automation, "PACKS_PER_REFRESH", 2)
+        requests = automation.qbr_pack_requests(instance, "2026-09-29")
+    assert [(r.partition_key, r.run_key) for r in requests] == [("A3", "qbr_pack:A3:2026-09-29"),
+                                                               ("A1", "qbr_pack:A1:2026-09-29")]
