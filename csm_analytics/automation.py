@@ -117,9 +117,11 @@ def raw_files_sensor(context: SensorEvaluationContext):
         return SkipReason("no new or changed export")
     if settling := still_settling(versions):
         return SkipReason(f"{', '.join(settling)} still being written; next tick")
-    context.update_cursor(json.dumps(versions))
     context.log.info(f"new or changed exports: {', '.join(changed_files(before, versions))}")
-    return refresh_request(context.instance, versions, "raw_files_sensor")
+    result = refresh_request(context.instance, versions, "raw_files_sensor")
+    if isinstance(result, RunRequest) or _already_requested(context.instance, folder_version(versions)):
+        context.update_cursor(json.dumps(versions))  # otherwise (no partition for the day yet) look again next tick
+    return result
 
 
 freshness_sensor = build_sensor_for_freshness_checks(

@@ -187,3 +187,12 @@ def test_packs_due_are_requested_after_a_refresh_one_run_each(monkeypatch):
         requests = automation.qbr_pack_requests(instance, "2026-09-29")
     assert [(r.partition_key, r.run_key) for r in requests] == [("A3", "qbr_pack:A3:2026-09-29"),
                                                                ("A1", "qbr_pack:A1:2026-09-29")]
+
+
+def test_raw_files_sensor_looks_again_while_the_day_has_no_partition(raw):
+    """Exports past the last partition are not forgotten: once the code location knows the day, they refresh."""
+    _export(raw, dt.date(2027, 1, 5))
+    with instance_for_test() as instance:
+        context = build_sensor_context(instance=instance)
+        skip = automation.raw_files_sensor(context)
+        assert isinstance(skip, SkipReason) and context.cursor is None
