@@ -140,14 +140,28 @@ def failed_freshness(instance) -> list[tuple[AssetCheckKey, int]]:
     return failed
 
 
+def refresh_failed_recently(instance, hours: int = 24) -> str | None:
+    """The run id of the latest daily_refresh if it failed within `hours` (its failure was posted to ops)."""
+    records = instance.get_run_records(RunsFilter(job_name=DAILY_REFRESH_JOB), limit=1)
+    if not records or records[0].dagster_run.status != DagsterRunStatus.FAILURE:
+        return None
+    when = (records[0].end_time or records[0].create_timestamp.timestamp())
+    return records[0].dagster_run.run_id if dt.datetime.now(dt.timezone.utc).timestamp() - when < hours * 3600 else None
+
+
 @sensor(minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING,
-        description="Posts one message to the ops channel when a freshness check fails (one per failed evaluation).")
+        description="Posts one message to the ops channel when a freshness check fails (one per failed evaluation; "
+                    "none when a failed daily_refresh was already posted by run_failure_to_ops).")
 def freshness_to_ops(context: SensorEvaluationContext, alert_outbox: AlertOutboxResource, slack: SlackMessenger):
     reported = set(json.loads(context.cursor)) if context.cursor else set()
     fresh_failures = [(key, eid) for key, eid in failed_freshness(context.instance) if str(eid) not in reported]
     if not fresh_failures:
         return SkipReason("every freshness check passes, or its failure was already posted")
     names = ", ".join(key.asset_key.to_user_string() for key, _ in fresh_failures)
+    failed_run = refresh_failed_recently(context.instance)
+    if failed_run:  # run_failure_to_ops already told ops about this day: one message per incident
+        context.update_cursor(json.dumps(sorted(reported | {str(eid) for _, eid in fresh_failures}, key=int)[-200:]))
+        return SkipReason(f"{names} late because daily_refresh run {failed_run[:8]} failed; ops already told")
     text = (f":hourglass: Late data: {names} not refreshed by the {FRESH_BY_CRON} ({TIMEZONE}) deadline. "
             "Check the daily_refresh runs and the raw exports in CSM_RAW_DIR.")
     key = "freshness:" + ",".join(str(eid) for _, eid in fresh_failures)

@@ -196,3 +196,25 @@ def test_raw_files_sensor_looks_again_while_the_day_has_no_partition(raw):
         context = build_sensor_context(instance=instance)
         skip = automation.raw_files_sensor(context)
         assert isinstance(skip, SkipReason) and context.cursor is None
+
+
+def test_a_late_refresh_that_failed_is_not_posted_twice(raw, tmp_path):
+    """A failed refresh reaches ops through run_failure_to_ops; the freshness failure it causes adds no message."""
+    from dagster import Definitions, define_asset_job
+
+    from csm_analytics.alerts.resources import AlertOutboxResource
+    from csm_analytics.alerts.slack import SlackMessenger
+
+    checks_job = define_asset_job("freshness_only", selection=automation.AssetSelection.checks(
+        *automation.freshness_checks))
+    defs = Definitions(asset_checks=automation.freshness_checks, jobs=[checks_job])
+    slack = SlackMessenger(token=None, outbox_dir=str(tmp_path / "outbox"))
+    with instance_for_test() as instance:
+        instance.add_run(DagsterRun(job_name=automation.DAILY_REFRESH_JOB, run_id=str(uuid.uuid4()),
+                                    status=DagsterRunStatus.FAILURE))
+        assert defs.resolve_job_def("freshness_only").execute_in_process(instance=instance).success
+        context = build_sensor_context(instance=instance, resources={"alert_outbox": AlertOutboxResource(),
+                                                                      "slack": slack})
+        skip = automation.freshness_to_ops(context)
+        assert "ops already told" in skip.skip_message and context.cursor
+    assert not (tmp_path / "outbox" / "messages.jsonl").exists()
