@@ -11,10 +11,12 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    AssetSpec,
     BackfillPolicy,
     MaterializeResult,
     MetadataValue,
     asset,
+    multi_asset,
 )
 from dagster_duckdb import DuckDBResource
 
@@ -49,6 +51,7 @@ from csm_analytics.lib.warehouse import (
 )
 
 MODEL_KEY = AssetKey(["ml", "churn_model"])
+VERSIONS_KEY = AssetKey(["ml", "churn_model_versions"])
 PREDICTIONS_KEY = AssetKey(["ml", "churn_predictions"])
 SNAPSHOTS_KEY = AssetKey(["ml", "churn_snapshots"])
 THRESHOLDS_KEY = AssetKey(["ml", "churn_flag_thresholds"])
@@ -83,10 +86,15 @@ def _training_frame(con, health, config: ChurnConfig) -> tuple[pd.DataFrame, str
     return as_model_frame(con.execute(sql).df()), covered
 
 
-@asset(pool=WAREHOUSE_POOL, key=MODEL_KEY, group_name="churn", kinds={"sklearn", "duckdb"}, deps=RAW_DEPS,
-       description="Champion churn model (calibrated), chosen on a time-based validation window; saved and versioned.")
+@multi_asset(pool=WAREHOUSE_POOL, specs=[
+    AssetSpec(MODEL_KEY, group_name="churn", kinds={"sklearn", "duckdb"}, deps=RAW_DEPS,
+              description="Champion churn model (calibrated), chosen on a time-based validation window; saved and "
+                          "versioned."),
+    AssetSpec(VERSIONS_KEY, group_name="churn", kinds={"duckdb"}, deps=[MODEL_KEY],
+              description="Registry of every saved churn model (version, family, file, validation scores), appended "
+                          "by each training; the scoring assets read the latest.")])
 def churn_model_asset(duckdb: DuckDBResource, health_config: HealthConfigResource,
-                      churn_settings: ChurnSettingsResource) -> MaterializeResult:
+                      churn_settings: ChurnSettingsResource):
     config = churn_settings.load()
     with duckdb.get_connection() as con:
         frame, covered = _training_frame(con, health_config.load(), config)
@@ -98,7 +106,9 @@ def churn_model_asset(duckdb: DuckDBResource, health_config: HealthConfigResourc
         record_version(con, card, path)
     rows = [(n, round(r["roc_auc"], 4), round(r["pr_auc"], 4), round(r["brier"], 4), r["rows"], r["positives"])
             for n, r in results.items()]
-    return MaterializeResult(metadata={
+    yield MaterializeResult(asset_key=VERSIONS_KEY, metadata={"latest_version": card.version,
+                                                              "model_file": MetadataValue.path(str(path))})
+    yield MaterializeResult(asset_key=MODEL_KEY, metadata={
         "version": card.version, "champion": card.champion, "model_file": MetadataValue.path(str(path)),
         "champion_vs_challenger": table_md(rows, ["candidate", "ROC AUC", "PR AUC", "Brier", "rows", "positives"]),
         "calibration_by_decile": table_md(card.calibration, ["decile", "rows", "mean predicted", "observed"]),
@@ -125,7 +135,7 @@ def _latest_flag_threshold(con, config: ChurnConfig) -> float:
 
 
 @asset(pool=WAREHOUSE_POOL, key=PREDICTIONS_KEY, group_name="churn", kinds={"sklearn", "duckdb"},
-       deps=[MODEL_KEY, THRESHOLDS_KEY, *RAW_DEPS],
+       deps=[MODEL_KEY, VERSIONS_KEY, THRESHOLDS_KEY, *RAW_DEPS],
        description="Churn probability, risk level, early-warning flag (the learned threshold), revenue at risk and "
                    "top drivers for every active account, today.")
 def churn_predictions(duckdb: DuckDBResource, health_config: HealthConfigResource,
@@ -153,7 +163,7 @@ def churn_predictions(duckdb: DuckDBResource, health_config: HealthConfigResourc
 
 
 @asset(pool=WAREHOUSE_POOL, key=SNAPSHOTS_KEY, group_name="churn", kinds={"sklearn", "duckdb"}, partitions_def=HISTORY_PARTITIONS,
-       backfill_policy=BackfillPolicy.single_run(), deps=[MODEL_KEY, *RAW_DEPS],
+       backfill_policy=BackfillPolicy.single_run(), deps=[MODEL_KEY, VERSIONS_KEY, *RAW_DEPS],
        description="Each day's churn probability for every active account, replayed without leakage "
                    "(monthly retraining on an expanding window).")
 def churn_snapshots(context: AssetExecutionContext, duckdb: DuckDBResource, health_config: HealthConfigResource,

@@ -8,9 +8,11 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetKey,
+    AssetSpec,
     MaterializeResult,
     MetadataValue,
     asset,
+    multi_asset,
 )
 from dagster_duckdb import DuckDBResource
 
@@ -33,6 +35,7 @@ from csm_analytics.lib.warehouse import WAREHOUSE_POOL, replace_table
 
 SIGNALS_KEY = AssetKey(["marts", "expansion_signals"])
 FORECAST_KEY = AssetKey(["marts", "expansion_forecast"])
+CALIBRATION_KEY = AssetKey(["marts", "expansion_stage_calibration"])
 ACCURACY_KEY = AssetKey(["marts", "expansion_forecast_accuracy"])
 KPIS_KEY = AssetKey(["marts", "account_management_kpis"])
 HISTORY = AssetKey(["core", "account_health_history"])
@@ -79,12 +82,18 @@ def expansion_signals(duckdb: DuckDBResource, expansion_config: ExpansionConfigR
     )
 
 
-@asset(pool=WAREHOUSE_POOL, key=FORECAST_KEY, group_name="expansion", kinds={"duckdb"},
-       deps=raw("expansion_opportunities", "opportunity_stage_history", "accounts", "csm_assignments", "product_usage"),
-       description="Weighted expansion forecast (amount x stage probability) per quarter, CSM and segment, with the "
-                   "stage probabilities recalibrated every quarter from earlier close rates "
-                   "(and marts.expansion_stage_calibration, predicted vs actual per stage).")
-def expansion_forecast(duckdb: DuckDBResource, expansion_config: ExpansionConfigResource) -> MaterializeResult:
+@multi_asset(pool=WAREHOUSE_POOL, specs=[
+    AssetSpec(CALIBRATION_KEY, group_name="expansion", kinds={"duckdb"},
+              deps=raw("expansion_opportunities", "opportunity_stage_history", "accounts", "csm_assignments",
+                       "product_usage"),
+              description="Per quarter and stage: the stage's close probability recalibrated from earlier close "
+                          "rates (predicted) against what closed in the quarter (actual)."),
+    AssetSpec(FORECAST_KEY, group_name="expansion", kinds={"duckdb"},
+              deps=[CALIBRATION_KEY, *raw("expansion_opportunities", "opportunity_stage_history", "accounts",
+                                          "csm_assignments", "product_usage")],
+              description="Weighted expansion forecast (amount x stage probability) per quarter, CSM and segment, "
+                          "with the stage probabilities of marts.expansion_stage_calibration.")])
+def expansion_forecast(duckdb: DuckDBResource, expansion_config: ExpansionConfigResource):
     config = expansion_config.load()
     with duckdb.get_connection() as con:
         calibration = replace_table(con, "marts.expansion_stage_calibration",
@@ -97,11 +106,15 @@ def expansion_forecast(duckdb: DuckDBResource, expansion_config: ExpansionConfig
                                   "sum(pipeline_amount) AS pipeline, sum(weighted_forecast) AS weighted_forecast, "
                                   "sum(won_from_pipeline) AS won_from_pipeline FROM marts.expansion_forecast "
                                   "GROUP BY ALL ORDER BY quarter_start", 20)
-    return MaterializeResult(metadata={"dagster/row_count": rows, "calibration_rows": calibration,
-                                       "calibration_predicted_vs_actual": table, "by_quarter": by_quarter})
+    yield MaterializeResult(asset_key=CALIBRATION_KEY, metadata={"dagster/row_count": calibration,
+                                                                 "predicted_vs_actual": table})
+    yield MaterializeResult(asset_key=FORECAST_KEY, metadata={"dagster/row_count": rows, "calibration_rows": calibration,
+                                                              "calibration_predicted_vs_actual": table,
+                                                              "by_quarter": by_quarter})
 
 
-@asset(pool=WAREHOUSE_POOL, key=ACCURACY_KEY, group_name="expansion", kinds={"duckdb"}, deps=[FORECAST_KEY],
+@asset(pool=WAREHOUSE_POOL, key=ACCURACY_KEY, group_name="expansion", kinds={"duckdb"},
+       deps=[FORECAST_KEY, CALIBRATION_KEY],
        description="Each past quarter's 90-day forecast (weighted pipeline + new-business run rate) against what "
                    "actually closed won, with the variance in % (target +-15 %, under 20 % strong).",
        check_specs=[AssetCheckSpec("variance_within_target", asset=ACCURACY_KEY,

@@ -103,3 +103,15 @@ def history_bounds(partitions: DailyPartitionsDefinition) -> tuple[dt.date, dt.d
 
 HISTORY_PARTITIONS = history_partitions()
 REPORT_MONTHS = report_months()
+
+
+
+def full_history_tags(partitions: DailyPartitionsDefinition | None = None) -> dict[str, str]:
+    """Run tags for one run over every day of history (what a single-run backfill of all partitions sets).
+
+    The full-graph job carries them, so "Launch run" without choosing a partition (the Launchpad, a GraphQL
+    launch) runs every day instead of failing in the partitioned steps. A partition chosen in the UI wins:
+    Dagster reads `dagster/partition` before the range tags.
+    """
+    keys = (partitions or HISTORY_PARTITIONS).get_partition_keys()
+    return {"dagster/asset_partition_range_start": keys[0], "dagster/asset_partition_range_end": keys[-1]}

@@ -8,13 +8,35 @@ passes through pandas.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 
 import duckdb
 
+log = logging.getLogger(__name__)
+
 # Every asset that writes the warehouse runs in this concurrency pool. DuckDB allows one writer process,
 # and deploy/dagster.yaml limits each pool to one step at a time across all runs.
 WAREHOUSE_POOL = "duckdb_warehouse"
+
+
+def _column_change(old: list[str], new: list[str]) -> str:
+    added, removed = [c for c in new if c not in old], [c for c in old if c not in new]
+    parts = [f"added {', '.join(added)}" if added else "", f"removed {', '.join(removed)}" if removed else ""]
+    return "; ".join(p for p in parts if p) or "same columns in a new order"
+
+
+class ColumnsChangedError(RuntimeError):
+    """A date-range write whose columns differ from the table's while other dates hold rows."""
+
+    def __init__(self, table, old, new, start, end, outside):
+        rows, first, last = outside
+        super().__init__(
+            f"{table}: the columns changed ({_column_change(old, new)}). Writing only {start}..{end} would empty "
+            f"the other {rows:,} rows ({first}..{last}) that Dagster still shows as materialized, so nothing was "
+            f"written. Re-materialize every partition in one run: `make materialize`, or in the UI launch "
+            f"materialize_everything without a partition (or backfill all partitions).")
+
 
 def fetch_dicts(con: duckdb.DuckDBPyConnection, sql: str, params=()) -> list[dict]:
     """Rows of a small query as dicts keyed by column name."""
@@ -55,8 +77,10 @@ def replace_date_range(con: duckdb.DuckDBPyConnection, table: str, date_column: 
                        start: dt.date, end: dt.date, select_sql: str, frame=None) -> int:
     """Replace the rows of [start, end] in `table` with the SELECT's rows, in one transaction.
 
-    Re-running a range replaces it (idempotent). If the SELECT's columns differ
-    from the table's (a new component, say), the table is rebuilt from this range.
+    Re-running a range replaces it (idempotent). If the SELECT's columns differ from the table's
+    (a new component, say), rows outside the range could not be kept in the new shape: when the
+    table has none, it is rebuilt (and a warning says so); otherwise `ColumnsChangedError` refuses,
+    rather than silently emptying days Dagster still shows as materialized.
     Returns the number of rows written. The SELECT may read a pandas `frame` as `frame`.
     """
     if frame is not None:
@@ -64,9 +88,18 @@ def replace_date_range(con: duckdb.DuckDBPyConnection, table: str, date_column: 
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _range_rows AS {select_sql}")
     new_columns = [r[0] for r in con.execute("DESCRIBE _range_rows").fetchall()]
+    old_columns = _columns(con, table)
+    if old_columns is not None and old_columns != new_columns:
+        outside = con.execute(f"SELECT count(*), min({date_column}), max({date_column}) FROM {table} "
+                              f"WHERE {date_column} NOT BETWEEN ? AND ?", [start, end]).fetchall()[0]
+        if outside[0]:
+            con.execute("DROP TABLE _range_rows")
+            raise ColumnsChangedError(table, old_columns, new_columns, start, end, outside)
+        log.warning("%s: columns changed (%s); no rows outside %s..%s, so the table is rebuilt from this run",
+                    table, _column_change(old_columns, new_columns), start, end)
     con.execute("BEGIN TRANSACTION")
     try:
-        if _columns(con, table) != new_columns:
+        if old_columns != new_columns:
             con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _range_rows WHERE false")
         con.execute(f"DELETE FROM {table} WHERE {date_column} BETWEEN ? AND ?", [start, end])
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _range_rows")

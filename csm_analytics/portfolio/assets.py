@@ -1,6 +1,6 @@
 """Dagster wiring of portfolio metrics: revenue retention, account-plan currency, QBR records and compliance."""
 
-from dagster import AssetKey, MaterializeResult, MetadataValue, asset
+from dagster import AssetKey, AssetSpec, MaterializeResult, MetadataValue, asset, multi_asset
 from dagster_duckdb import DuckDBResource
 
 from csm_analytics.health.resources import HealthConfigResource
@@ -34,19 +34,29 @@ RAW = {t: AssetKey(["raw", t]) for t in ("accounts", "contracts", "csm_assignmen
                                          "product_usage")}
 
 
-@asset(pool=WAREHOUSE_POOL, key=["marts", "revenue_retention"], group_name="portfolio", kinds={"duckdb"},
-       deps=[RAW["contracts"], RAW["accounts"], RAW["csm_assignments"], RAW["product_usage"],
-             AssetKey(["core", "health_band_transitions"]), AssetKey(["raw", "activities"]),
-             AssetKey(["raw", "expansion_opportunities"])],
-       description="Trailing-12-month GRR, NRR, logo retention and net-ARR-down rate per quarter end, by CSM, segment and tier "
-                   "(and marts.retention_cohorts, the account rows behind them).")
-def revenue_retention(duckdb: DuckDBResource) -> MaterializeResult:
+RETENTION_KEY = AssetKey(["marts", "revenue_retention"])
+COHORTS_KEY = AssetKey(["marts", "retention_cohorts"])
+RETENTION_DEPS = [RAW["contracts"], RAW["accounts"], RAW["csm_assignments"], RAW["product_usage"],
+                  AssetKey(["core", "health_band_transitions"]), AssetKey(["raw", "activities"]),
+                  AssetKey(["raw", "expansion_opportunities"])]
+
+
+@multi_asset(pool=WAREHOUSE_POOL, specs=[
+    AssetSpec(COHORTS_KEY, group_name="portfolio", kinds={"duckdb"}, deps=RETENTION_DEPS,
+              description="One row per account and quarter end: the ARR at the start and end of the trailing 12 "
+                          "months behind marts.revenue_retention (and the CSM scorecard)."),
+    AssetSpec(RETENTION_KEY, group_name="portfolio", kinds={"duckdb"}, deps=[COHORTS_KEY],
+              description="Trailing-12-month GRR, NRR, logo retention and net-ARR-down rate per quarter end, by CSM, "
+                          "segment and tier, from marts.retention_cohorts.")])
+def revenue_retention(duckdb: DuckDBResource):
     with duckdb.get_connection() as con:
         cohorts = replace_table(con, "marts.retention_cohorts", retention_cohorts_sql())
         rows = replace_table(con, "marts.revenue_retention", revenue_retention_sql())
         book = preview(con, "SELECT quarter_end, accounts_at_start, start_arr, end_arr, grr, nrr, logo_retention, "
                             "net_arr_down_rate FROM marts.revenue_retention WHERE dimension = 'all'", 12)
-    return MaterializeResult(metadata={"dagster/row_count": rows, "cohort_rows": cohorts, "whole_book": book})
+    yield MaterializeResult(asset_key=COHORTS_KEY, metadata={"dagster/row_count": cohorts})
+    yield MaterializeResult(asset_key=RETENTION_KEY, metadata={"dagster/row_count": rows, "cohort_rows": cohorts,
+                                                               "whole_book": book})
 
 
 @asset(pool=WAREHOUSE_POOL, key=["marts", "account_plan_status"], group_name="portfolio", kinds={"duckdb"},
@@ -108,7 +118,7 @@ def csm_portfolio(duckdb: DuckDBResource) -> MaterializeResult:
 
 
 @asset(pool=WAREHOUSE_POOL, key=["marts", "csm_scorecard"], group_name="portfolio", kinds={"duckdb"},
-       deps=[AssetKey(["marts", "revenue_retention"]), AssetKey(["marts", "engagement_cadence"]),
+       deps=[AssetKey(["marts", "revenue_retention"]), COHORTS_KEY, AssetKey(["marts", "engagement_cadence"]),
              AssetKey(["core", "account_health_history"]), AssetKey(["raw", "survey_responses"]), RAW["csm_assignments"]],
        description="One row per CSM per quarter: six category scores, overall, team average, peer rank, trend, "
                    "with retention judged against the book's expected churn.")

@@ -96,13 +96,18 @@ def test_asset_reads_open_alerts_from_the_outbox_and_shows_the_table(book, tmp_p
     assert "| CSM02 |" not in table
 
 
-def test_weekday_schedule_sends_each_csm_one_dm_a_day(book, tmp_path):
+def test_weekday_schedule_sends_each_csm_one_dm_a_day(book, tmp_path, monkeypatch):
+    from dagster._core.test_utils import instance_for_test
+
     assert weekday_csm_daily_brief_schedule.cron_schedule == "30 7 * * 1-5"
     assert weekday_csm_daily_brief_schedule.job_name == "csm_daily_brief_job"
+    monkeypatch.setenv("CSM_RAW_DIR", str(tmp_path / "no_exports"))  # the brief is current: no newer export
     resources = _resources(book, tmp_path)
-    materialize([csm_daily_brief], resources=resources, instance=DagsterInstance.ephemeral())
     tuesday = dt.datetime(2026, 10, 6, 7, 30, tzinfo=dt.timezone.utc)
-    request = weekday_csm_daily_brief_schedule.evaluate_tick(build_schedule_context(scheduled_execution_time=tuesday)).run_requests[0]
+    with instance_for_test() as instance:  # the schedule sends only a brief built after the latest exports
+        materialize([csm_daily_brief], resources=resources, instance=instance)
+        request = weekday_csm_daily_brief_schedule.evaluate_tick(
+            build_schedule_context(instance=instance, scheduled_execution_time=tuesday)).run_requests[0]
     assert request.run_key == "csm_daily_brief:2026-10-06"
     slack = FakeSlack().start()
     try:

@@ -154,11 +154,13 @@ def _money(value) -> str:
     return money(value)
 
 
-def brief_message(csm_name: str, day: dt.date, rows: list[dict], as_of: dt.date | None = None) -> tuple[str, list]:
-    """(fallback text, Block Kit blocks) for one CSM's daily DM."""
+def brief_message(csm_name: str, day: dt.date, rows: list[dict], as_of: dt.date | None = None,
+                  stale_note: str = "") -> tuple[str, list]:
+    """(fallback text, Block Kit blocks) for one CSM's daily DM; `stale_note` leads it when the data is stale."""
     from csm_analytics.lib.display import count
 
-    text = f"Good morning {csm_name.split()[0]}: {len(rows)} of your accounts need attention today ({day:%a %d %b})"
+    text = (f"{stale_note} " if stale_note else "") + \
+        f"Good morning {csm_name.split()[0]}: {len(rows)} of your accounts need attention today ({day:%a %d %b})"
     lines = [f"{i}. *{r['account']}* · {r['health_band']} · {_money(r['arr'])} · renews {r['renewal_date']}\n"
              f"      {r['reason']} · last touch {r['last_activity_date'] or 'never'} · {count(r['open_actions'], 'open action')}"
              for i, r in enumerate(rows, 1)]
@@ -171,7 +173,7 @@ def brief_message(csm_name: str, day: dt.date, rows: list[dict], as_of: dt.date 
 
 
 def send_daily_briefs(rows: list[dict], csms: dict[str, dict], transport, day: dt.date,
-                      as_of: dt.date | None = None) -> dict[str, str]:
+                      as_of: dt.date | None = None, stale_note: str = "") -> dict[str, str]:
     """One DM per CSM with their rows (already in priority order); at most once per CSM per day.
 
     Returns {csm_id: 'sent' | 'already sent'}. `csms` maps csm_id to {'name', 'slack_user_id'}.
@@ -190,7 +192,7 @@ def send_daily_briefs(rows: list[dict], csms: dict[str, dict], transport, day: d
         if transport.find(channel, key):
             outcome[csm_id] = "already sent"
             continue
-        text, blocks = brief_message(csm["name"], day, items, as_of)
+        text, blocks = brief_message(csm["name"], day, items, as_of, stale_note)
         transport.post(channel, text, blocks, key)
         outcome[csm_id] = "sent"
     return outcome

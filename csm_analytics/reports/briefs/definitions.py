@@ -7,11 +7,12 @@ from dagster import Definitions
 
 from csm_analytics.reports.briefs.assets import brief_assets
 from csm_analytics.reports.briefs.jobs import csm_daily_brief_job
-from csm_analytics.reports.briefs.schedules import weekday_csm_daily_brief_schedule
+from csm_analytics.reports.briefs.schedules import brief_after_late_refresh, weekday_csm_daily_brief_schedule
 
 
 def build_defs() -> Definitions:
     return Definitions(assets=brief_assets, jobs=[csm_daily_brief_job], schedules=[weekday_csm_daily_brief_schedule],
+                       sensors=[brief_after_late_refresh],
                        )  # briefs_config is bound with every other resource in csm_analytics/resources.py
 
 

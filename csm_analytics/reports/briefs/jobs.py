@@ -12,6 +12,7 @@ from csm_analytics.reports.briefs import daily
 
 class DailyBriefSendConfig(Config):
     date: str = ""  # YYYY-MM-DD, the day the DMs are for (one per CSM per day); empty = today (UTC)
+    stale_note: str = ""  # set when the brief is sent from data older than that day's exports (when_stale)
 
 
 @op(description="DM each CSM their rows of marts.csm_daily_brief (at most once per CSM per day).")
@@ -22,7 +23,7 @@ def send_csm_daily_briefs(context: OpExecutionContext, config: DailyBriefSendCon
         rows = fetch_dicts(con, daily.READ_SQL)
         csms = {r["csm_id"]: r for r in fetch_dicts(con, "SELECT csm_id, name, slack_user_id FROM raw.csms")}
         as_of = con.execute("SELECT max(as_of_date) FROM core.account_health_score").fetchall()[0][0]
-    outcome = daily.send_daily_briefs(rows, csms, slack.transport(), day, as_of)
+    outcome = daily.send_daily_briefs(rows, csms, slack.transport(), day, as_of, config.stale_note)
     context.log.info(f"daily briefs for {day}: {outcome}")
     return outcome
 

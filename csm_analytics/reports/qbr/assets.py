@@ -58,6 +58,9 @@ def qbr_pipeline(context: AssetExecutionContext, duckdb: DuckDBResource,
         due = [r[0] for r in con.execute(
             "SELECT account_id FROM marts.qbr_pipeline WHERE due_window IN ('overdue', 'this quarter') "
             "ORDER BY account_id").fetchall()]
+        to_build = [r[0] for r in con.execute(
+            "SELECT account_id FROM marts.qbr_pipeline WHERE due_window IN ('overdue', 'this quarter') "
+            "AND pack_status <> 'ready' ORDER BY next_qbr_due, account_id").fetchall()]
         summary = preview(con, "SELECT due_window, pack_status, count(*) AS accounts FROM marts.qbr_pipeline "
                                "GROUP BY ALL ORDER BY ALL", 20)
         soonest = preview(con, "SELECT account_id, account_name, tier, csm_id, last_qbr_date, next_qbr_due, "
@@ -67,7 +70,9 @@ def qbr_pipeline(context: AssetExecutionContext, duckdb: DuckDBResource,
     if new:
         context.instance.add_dynamic_partitions(QBR_ACCOUNTS.name, new)
     return MaterializeResult(metadata={"dagster/row_count": rows, "status": summary, "soonest_due": soonest,
-                                       "packs_due_this_quarter": len(due), "partitions_added": len(new)})
+                                       "packs_due_this_quarter": len(due), "partitions_added": len(new),
+                                       # due, not built from today's data, soonest first: the refresh builds these
+                                       "packs_to_build": MetadataValue.json(to_build)})
 
 
 @asset(pool=WAREHOUSE_POOL, key=PACK_KEY, group_name="reports", partitions_def=QBR_ACCOUNTS, kinds={"html"},
