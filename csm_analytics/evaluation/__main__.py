@@ -31,18 +31,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args, command: str) -> int:
-    from csm_analytics.evaluation.config import check_seeds, load_evaluation_config
+    from csm_analytics.evaluation.config import EvaluationConfigError, check_seeds, load_evaluation_config
     from csm_analytics.evaluation.figures import pooled_figures
     from csm_analytics.evaluation.report import render
     from csm_analytics.evaluation.run import run_worlds, world_dir
 
-    config = load_evaluation_config()
-    seeds, accounts, csms = args.seeds or config.seeds, args.accounts or config.accounts, args.csms or config.csms
-    if not args.allow_dev_seeds:
-        check_seeds(seeds, config.dev_seeds)
+    try:
+        config = load_evaluation_config()
+        seeds, accounts, csms = args.seeds or config.seeds, args.accounts or config.accounts, args.csms or config.csms
+        if not args.allow_dev_seeds:
+            check_seeds(seeds, config.dev_seeds)
+    except EvaluationConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     started = time.perf_counter()
     work = Path(args.work_dir)
     if args.render_only:
+        missing = [s for s in seeds if not (world_dir(work, s, accounts, csms) / "result.json").exists()]
+        if missing:
+            print(f"error: no saved result for seed(s) {missing} at {accounts:,} accounts x {csms} CSMs in {work}; "
+                  "run without --render-only (add --resume to keep the worlds already measured)", file=sys.stderr)
+            return 1
         results = [json.loads((world_dir(work, s, accounts, csms) / "result.json").read_text()) for s in seeds]
         wall = None
     else:
