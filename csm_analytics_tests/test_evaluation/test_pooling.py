@@ -140,3 +140,13 @@ def test_evaluation_seeds_are_kept_apart_from_dev_seeds():
     assert {11, 13, 23, 31, 7, 21} <= set(config.dev_seeds)
     with pytest.raises(EvaluationConfigError, match=r"\[11\]"):
         check_seeds([101, 11], config.dev_seeds)
+
+
+def test_the_command_refuses_a_dev_seed_and_a_render_without_results(tmp_path, capsys):
+    from csm_analytics.evaluation.__main__ import main
+
+    assert main(["--seeds", "101,13", "--work-dir", str(tmp_path), "--out", str(tmp_path / "e.md")]) == 2
+    assert "[13] were used to choose or check settings" in capsys.readouterr().err
+    assert main(["--seeds", "101", "--render-only", "--work-dir", str(tmp_path), "--out", str(tmp_path / "e.md")]) == 1
+    assert "no saved result for seed(s) [101]" in capsys.readouterr().err
+    assert not (tmp_path / "e.md").exists()
