@@ -26,6 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="one data folder per world, with its result.json (default data/evaluation)")
     parser.add_argument("--resume", action="store_true", help="reuse the worlds whose result.json already exists")
     parser.add_argument("--render-only", action="store_true", help="only write the report from saved results")
+    parser.add_argument("--note", default="", help="a paragraph to add under the report's header (e.g. a partial run)")
     parser.add_argument("--allow-dev-seeds", action="store_true",
                         help="let --seeds include dev seeds (for checks; the report then says so in its command)")
 
@@ -61,7 +62,7 @@ def run(args, command: str) -> int:
         wall = time.perf_counter() - started
     figures = pooled_figures(results)
     measured_at = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    Path(args.out).write_text(render(results, figures, config, command, wall, measured_at))
+    Path(args.out).write_text(render(results, figures, config, command, wall, measured_at, args.note))
     print(f"wrote {args.out}")
     return 0
 

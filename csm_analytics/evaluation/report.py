@@ -29,7 +29,7 @@ def _per_world_table(seeds: list[int], named: dict[str, tuple[list, str]]) -> li
 
 
 def render(results: list[dict], figures: dict, config, command: str, wall_seconds: float | None,
-           measured_at: str) -> str:
+           measured_at: str, note: str = "") -> str:
     seeds = [r["world"]["seed"] for r in results]
     accounts, csms = results[0]["world"]["accounts"], results[0]["world"]["csms"]
     h, cm, ew = figures["health"], figures["churn_model"], figures["early_warning"]
@@ -39,6 +39,7 @@ def render(results: list[dict], figures: dict, config, command: str, wall_second
         f"Measured by `{command}` on {measured_at}: {len(results)} generated worlds of {accounts:,} accounts and "
         f"{csms} CSMs each (seeds {', '.join(map(str, seeds))}), every model-quality figure pooled over the worlds "
         "with a 95 % interval. Reproduce with `make evaluate`; `csm-analytics evaluate --help` for smaller runs.", "",
+        *([note, ""] if note else []),
         "**Which seeds are which.** The evaluation seeds are listed in "
         "`csm_analytics/evaluation/evaluation_config.toml` and were never used to choose a setting. Settings were "
         f"chosen on seeds {', '.join(map(str, config.dev_seeds_chosen_on))} and checked on seeds "
