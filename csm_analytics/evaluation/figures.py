@@ -26,25 +26,25 @@ def _per_world(results, part, keys, statistic) -> list[float | None]:
     return out
 
 
-def health_figures(results: list[dict]) -> dict:
+def health_figures(results: list[dict], reps: int = pooling.REPS) -> dict:
     units = _units(results, "health", ["health_score", "churned", "lost_revenue"])
     for w in units:
         w["risk"] = 100 - w["health_score"]
     out = {}
     for label in ("churned", "lost_revenue"):
         stat = pooling.auc("risk", label)
-        out[label] = {"pooled": stratified_bootstrap(units, stat),
+        out[label] = {"pooled": stratified_bootstrap(units, stat, reps),
                       "per_world": [None if math.isnan(v := stat([w])) else v for w in units]}
     return out
 
 
-def churn_model_figures(results: list[dict]) -> dict:
+def churn_model_figures(results: list[dict], reps: int = pooling.REPS) -> dict:
     units = _units(results, "churn", ["churn_probability", "churned"])
     stats = {"roc_auc": pooling.auc("churn_probability", "churned"),
              "pr_auc": pooling.pr_auc("churn_probability", "churned"),
              "brier": pooling.brier("churn_probability", "churned"),
              "base_rate": pooling.mean_of("churned"), "mean_predicted": pooling.mean_of("churn_probability")}
-    return {name: {"pooled": stratified_bootstrap(units, stat),
+    return {name: {"pooled": stratified_bootstrap(units, stat, reps),
                    "per_world": [None if math.isnan(v := stat([w])) else v for w in units]}
             for name, stat in stats.items()}
 
@@ -94,13 +94,13 @@ def cohort_figures(results: list[dict], band_pp: float = 5.0, worst_pp: float = 
     }
 
 
-def expansion_figures(results: list[dict]) -> dict:
+def expansion_figures(results: list[dict], reps: int = pooling.REPS) -> dict:
     lift_units = _units(results, "expansion", ["top_hits", "top_rows", "hits", "rows"])
     forecast_units = _units(results, "forecast", ["variance"])
     abs_mean = pooling.mean_of("variance", np.abs)
-    return {"lift": {"pooled": stratified_bootstrap(lift_units, pooling.lift),
+    return {"lift": {"pooled": stratified_bootstrap(lift_units, pooling.lift, reps),
                      "per_world": [r["expansion"].get("lift") for r in results]},
-            "forecast_abs_variance": {"pooled": stratified_bootstrap(forecast_units, abs_mean),
+            "forecast_abs_variance": {"pooled": stratified_bootstrap(forecast_units, abs_mean, reps),
                                       "per_world": [None if math.isnan(v := abs_mean([w])) else v
                                                     for w in forecast_units]}}
 
@@ -157,10 +157,11 @@ def coaching_figures(results: list[dict]) -> list[dict]:
     return out
 
 
-def pooled_figures(results: list[dict]) -> dict:
-    return {"health": health_figures(results), "churn_model": churn_model_figures(results),
+def pooled_figures(results: list[dict], reps: int = pooling.REPS) -> dict:
+    """Every figure of the report; `reps` bootstrap replicates per interval."""
+    return {"health": health_figures(results, reps), "churn_model": churn_model_figures(results, reps),
             "early_warning": early_warning_figures(results), "cohorts": cohort_figures(results),
-            "expansion": expansion_figures(results), "alerts": alert_figures(results),
+            "expansion": expansion_figures(results, reps), "alerts": alert_figures(results),
             "coaching": coaching_figures(results)}
 
 

@@ -61,6 +61,11 @@ def test_auc_pooled_over_worlds_on_concatenated_units():
               {"s": np.array([0.2, 0.3]), "y": np.array([1, 0])}]
     assert pooling.auc("s", "y")(worlds) == pytest.approx(7 / 9)
     assert math.isnan(pooling.auc("s", "y")([{"s": np.array([0.5]), "y": np.array([1])}]))
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(3)
+    s, y = rng.integers(0, 20, 300).astype(float), rng.integers(0, 2, 300)  # many ties
+    assert pooling.auc("s", "y")([{"s": s, "y": y}]) == pytest.approx(roc_auc_score(y, s))
     assert pooling.brier("s", "y")(worlds[:1]) == pytest.approx((0.01 + 0.04 + 0.49 + 0.36) / 4)
 
 
