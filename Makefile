@@ -8,7 +8,7 @@ PORT ?= 3000
 WORKSPACE_PORT ?= 8501
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: help install generate materialize run test bench screenshots clean
+.PHONY: help install generate materialize run test bench evaluate screenshots clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/\$$(PORT)/$(PORT)/g' | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -43,6 +43,9 @@ test: install ## check the import layers, then run the test suite
 bench: install ## run the benchmarks and write docs/benchmarks.md (the workspace's section too)
 	$(BIN)/python -m csm_analytics.bench
 	$(BIN)/python -m csm_analytics.bench.workspace --accounts 100000
+
+evaluate: install ## pool the model figures over 5 generated worlds (2,000 accounts each) into docs/evaluation.md
+	$(BIN)/python -m csm_analytics.evaluation
 
 screenshots: install ## render a QBR pack, a daily brief, the executive report and every workspace page to docs/screenshots/*.png
 	@command -v chromium >/dev/null || { apt-get install -y -q chromium >/dev/null 2>&1 || sudo apt-get install -y -q chromium; }

@@ -371,6 +371,25 @@ def cmd_import_telco(args) -> int:
     return 0
 
 
+def cmd_evaluate(args) -> int:
+    from csm_analytics.evaluation.__main__ import run
+
+    argv = [a for a in sys.argv[1:] if a != "evaluate"] if sys.argv[1:2] == ["evaluate"] else []
+    return run(args, "csm-analytics evaluate" + "".join(f" {a}" for a in argv))
+
+
+def _add_evaluate_parser(sub) -> None:
+    from csm_analytics.evaluation.__main__ import add_arguments
+
+    ev = sub.add_parser("evaluate", help="pool the model-quality figures over several generated worlds",
+                        description="Generate the evaluation worlds (seeds in evaluation_config.toml, kept apart from "
+                                    "the dev seeds), materialize each in its own data folder, and write "
+                                    "docs/evaluation.md: every model figure pooled with a 95 % interval, the targets "
+                                    "met or missed, per-world rows and the run time. Minutes per world.")
+    add_arguments(ev)
+    ev.set_defaults(func=cmd_evaluate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="csm-analytics", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -411,6 +430,7 @@ def build_parser() -> argparse.ArgumentParser:
     card.set_defaults(func=cmd_scorecard)
 
     _add_brief_parser(sub)  # meeting brief, see cmd_brief
+    _add_evaluate_parser(sub)  # model quality over several worlds, see cmd_evaluate
 
     alerts = sub.add_parser("alerts", help="acknowledge, dismiss, snooze and list alerts",
                             description="Work with the alert outbox (data/alerts/outbox.sqlite).")

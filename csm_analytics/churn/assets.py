@@ -25,16 +25,16 @@ from csm_analytics.churn import scoring
 from csm_analytics.churn.backtest import (
     REPLAY_COLUMNS,
     as_model_frame,
-    flag_thresholds_sql,
     forecast_accuracy_sql,
-    monthly_models,
     score_replayed,
+    thresholds_with_models_sql,
 )
 from csm_analytics.churn.config import ChurnConfig
 from csm_analytics.churn.features import (
     features_sql,
     labelled_sql,
 )
+from csm_analytics.churn.replay import plan_replay, replay_table
 from csm_analytics.churn.resources import ChurnSettingsResource
 from csm_analytics.churn.sampling import big_world, training_accounts
 from csm_analytics.churn.training import backtest_summary, record_version, train_champion
@@ -177,8 +177,8 @@ def churn_snapshots(context: AssetExecutionContext, duckdb: DuckDBResource, heal
         trajectory = not big_world(con, config)
         scoring.stage_features(con, [features_sql(first, last, health, trajectory=trajectory)
                                      for first, last in scoring.day_batches(con, start, end, config)])
-        models, notes = monthly_models(training, scoring.replay_months(con), card.champion, config)
-        parts = [score_replayed(chunk, models, card.champion) for chunk in scoring.feature_chunks(con, config.score_chunk_rows)]
+        plans, notes = plan_replay(training, scoring.replay_months(con), card.champion, config)
+        parts = [score_replayed(chunk, plans) for chunk in scoring.feature_chunks(con, config.score_chunk_rows)]
     parts = [p for p in parts if len(p)]
     scored = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=REPLAY_COLUMNS)
     with duckdb.get_connection() as con:
@@ -186,25 +186,31 @@ def churn_snapshots(context: AssetExecutionContext, duckdb: DuckDBResource, heal
                                   frame=scored)
     return MaterializeResult(metadata={"dagster/row_count": rows, "range": f"{start} .. {end}",
                                        "model_family": card.champion, "training_accounts": covered,
-                                       "months_skipped": MetadataValue.md("\n".join(f"- {n}" for n in notes) or "none")})
+                                       "months_not_scored": MetadataValue.md("\n".join(f"- {n}" for n in notes) or "none"),
+                                       "model_by_month": MetadataValue.md(replay_table(plans)),
+                                       "months_by_model": table_md(
+                                           sorted(pd.Series([p.used.split(" (")[0] if p.used.startswith("last")
+                                                             else p.used for p in plans.values()])
+                                                  .value_counts().items()), ["model used", "months"])})
 
 
 @asset(pool=WAREHOUSE_POOL, key=THRESHOLDS_KEY, group_name="churn", kinds={"duckdb"}, deps=[SNAPSHOTS_KEY, AssetKey(["raw", "contracts"])],
-       description="The early-warning flag threshold of each replayed month, learned walk-forward from the "
-                   "churners resolved before that month (fixed threshold until enough exist).")
+       description="The early-warning flag threshold of each replayed month, learned walk-forward as a flag budget "
+                   "over the renewals decided before that month (fixed threshold until enough exist), and which "
+                   "model scored the month (learned, last good, or the baseline).")
 def churn_flag_thresholds(duckdb: DuckDBResource, churn_settings: ChurnSettingsResource) -> MaterializeResult:
     config = churn_settings.load()
     with duckdb.get_connection() as con:
-        rows = replace_table(con, "ml.churn_flag_thresholds", flag_thresholds_sql(config))
+        rows = replace_table(con, "ml.churn_flag_thresholds", thresholds_with_models_sql(config))
         table = preview(con, "SELECT * FROM ml.churn_flag_thresholds ORDER BY month", 40)
         learned = con.execute("SELECT count(*) FILTER (walk_forward), count(*) FILTER (NOT walk_forward) "
                               "FROM ml.churn_flag_thresholds").fetchall()[0]
     return MaterializeResult(metadata={
         "dagster/row_count": rows, "thresholds_by_month": table, "walk_forward_months": learned[0],
         "fixed_threshold_months": learned[1],
-        "rule": f"flag threshold of month M = the {1 - config.catch_share:.0%} quantile of the peak replayed probability "
-                f"of churners resolved before M (catches {config.catch_share:.0%} of them); {config.flag_threshold} "
-                f"until {config.min_resolved_churners} such churners exist"})
+        "rule": f"flag budget: the threshold of month M is the {1 - config.flag_share:.0%} quantile of the peak replayed "
+                f"probability of the renewals decided before M (it would have flagged {config.flag_share:.0%} of them); "
+                f"{config.flag_threshold} until {config.min_resolved_renewals} such renewals exist"})
 
 
 @asset(pool=WAREHOUSE_POOL, key=ACCURACY_KEY, group_name="churn", kinds={"duckdb"}, deps=[SNAPSHOTS_KEY, THRESHOLDS_KEY],

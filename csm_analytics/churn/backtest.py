@@ -2,21 +2,17 @@
 
 The replay walks the snapshot days month by month. For each month it trains the
 champion's model family on the snapshots whose labels were resolved before the
-month began (an expanding window), then scores every active account on every
-day of the month. No day is scored by a model that saw its outcome.
+month began (an expanding window), checks it, and scores every active account on
+every day of the month with it, or with a fallback when it fails its check
+(churn/replay.py). No day is scored by a model that saw its outcome.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 import pandas as pd
 
-from csm_analytics.churn import model as churn_model
 from csm_analytics.churn.config import ChurnConfig
 from csm_analytics.churn.features import CATEGORICAL_FEATURES, NUMERIC_FEATURES
-
-FIT_THREADS = 2
 
 
 def as_model_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -27,48 +23,29 @@ def as_model_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def monthly_models(training: pd.DataFrame, months: list[pd.Period], candidate: str,
-                   config: ChurnConfig) -> tuple[dict, list[str]]:
-    """Per month, (the model trained on labels resolved before it began, its training rows); notes on skipped months.
-
-    The months' models are independent, so they are fitted on two threads (scikit-learn's fitting releases the GIL
-    in its numeric loops): on the default world that takes the replay's 17 fits from about 17 s to 11 s. Each fit
-    is deterministic, so the models are the same as fitted one after another."""
-    trains, notes = {}, []
-    for month in months:
-        train = training[training.label_known & (training.label_resolved_on < month.start_time)]
-        churned_contracts = train.loc[train.churned == 1, "contract_id"].nunique()
-        if churned_contracts < config.min_training_churned_contracts:
-            notes.append(f"{month}: skipped, only {churned_contracts} churned contracts resolved before it")
-            continue
-        trains[month] = train
-    with ThreadPoolExecutor(max_workers=FIT_THREADS) as pool:
-        fitted = pool.map(lambda t: churn_model.fit(candidate, t, NUMERIC_FEATURES, CATEGORICAL_FEATURES), trains.values())
-        models = {month: (model, len(train)) for (month, train), model in zip(trains.items(), fitted)}
-    return models, notes
-
-
 REPLAY_COLUMNS = ["account_id", "snapshot_date", "contract_id", "churn_probability", "model_trained_through",
-                  "training_rows", "model_family"]
+                  "training_rows", "model_family", "model_used"]
 
 
-def score_replayed(daily: pd.DataFrame, models: dict, candidate: str) -> pd.DataFrame:
-    """Score snapshot rows with the model of their month (`monthly_models`); rows of skipped months are left out.
+def score_replayed(daily: pd.DataFrame, plans: dict) -> pd.DataFrame:
+    """Score snapshot rows with the model chosen for their month (`replay.plan_replay`); rows of unscored months are
+    left out. model_used says which model scored the row (learned, last good, baseline) and why lives in the
+    asset metadata and ml.churn_flag_thresholds.
 
     Rows are scored one at a time by the model, so scoring a frame in chunks gives the same rows."""
     period = daily.snapshot_date.dt.to_period("M")
     scored = []
     for month in sorted(period.unique()):
-        if month not in models:
+        if month not in plans:
             continue
-        model, training_rows = models[month]
+        plan = plans[month]
         rows = daily[period == month]
-        p = model.predict_proba(rows[NUMERIC_FEATURES + CATEGORICAL_FEATURES])[:, 1]
+        p = plan.model.predict_proba(rows[NUMERIC_FEATURES + CATEGORICAL_FEATURES])[:, 1]
         scored.append(pd.DataFrame({
             "account_id": rows.account_id.to_numpy(), "snapshot_date": rows.snapshot_date.dt.date.to_numpy(),
             "contract_id": rows.contract_id.to_numpy(), "churn_probability": p.round(5),
-            "model_trained_through": (month.start_time - pd.Timedelta(days=1)).date(),
-            "training_rows": training_rows, "model_family": candidate,
+            "model_trained_through": plan.trained_through.date(),
+            "training_rows": plan.training_rows, "model_family": plan.family, "model_used": plan.used,
         }))
     return pd.concat(scored, ignore_index=True) if scored else pd.DataFrame(columns=REPLAY_COLUMNS)
 
@@ -76,39 +53,52 @@ def score_replayed(daily: pd.DataFrame, models: dict, candidate: str) -> pd.Data
 def flag_thresholds_sql(config: ChurnConfig, snapshots: str = "ml.churn_snapshots") -> str:
     """One row per replayed month: the flag threshold used on its days, learned from earlier months only.
 
-    A churner counts for month M once its contract ended before M and it was scored `lead_days`
-    before its end; its peak is its highest replayed probability over its flag window (all those
-    days precede M, and each was scored by a model trained before its own month). The learned
-    threshold is the (1 - catch_share) quantile of those peaks, so it would have flagged
-    `catch_share` of them, kept within [threshold_floor, threshold_cap] so that a handful of peaks
-    cannot set an absurd bar. Until `min_resolved_churners` exist the configured threshold is used.
+    The rule is a flag budget. A renewal counts for month M once its contract ended before M and it
+    was scored `lead_days` before its end; its peak is its highest replayed probability over its flag
+    window (all those days precede M, and each was scored by a model trained before its own month).
+    The threshold of M is the (1 - flag_share) quantile of those peaks, churned or renewed alike: it
+    would have flagged `flag_share` of the renewals decided before M. Whether the budget holds and how
+    many churners it catches is what the backtest (and `csm-analytics evaluate`) then measures. Until
+    `min_resolved_renewals` such renewals exist the configured threshold is used.
     """
     lead, horizon = config.lead_days, config.horizon_days
     return f"""
 WITH months AS (
     SELECT DISTINCT CAST(date_trunc('month', snapshot_date) AS DATE) AS month FROM {snapshots}
 ),
-churner_peaks AS (
-    SELECT k.contract_id, k.end_date, max(s.churn_probability) AS peak
+renewal_peaks AS (
+    SELECT k.contract_id, k.end_date, k.renewal_outcome = 'churned' AS churned, max(s.churn_probability) AS peak
     FROM raw.contracts k
     JOIN {snapshots} s ON s.account_id = k.account_id
      AND s.snapshot_date BETWEEN k.end_date - {horizon} AND k.end_date - {lead}
-    WHERE k.renewal_outcome = 'churned'
+    WHERE k.renewal_outcome IS NOT NULL
       AND EXISTS (SELECT 1 FROM {snapshots} x WHERE x.account_id = k.account_id AND x.snapshot_date = k.end_date - {lead})
-    GROUP BY k.contract_id, k.end_date
+    GROUP BY k.contract_id, k.end_date, k.renewal_outcome
 ),
 learned AS (
-    SELECT m.month, count(p.contract_id) AS resolved_churners,
-           quantile_cont(p.peak, {1 - config.catch_share:.6f}) AS learned_threshold
-    FROM months m LEFT JOIN churner_peaks p ON p.end_date < m.month
+    SELECT m.month, count(p.contract_id) AS resolved_renewals,
+           count(p.contract_id) FILTER (p.churned) AS resolved_churners,
+           quantile_cont(p.peak, {1 - config.flag_share:.6f}) AS learned_threshold
+    FROM months m LEFT JOIN renewal_peaks p ON p.end_date < m.month
     GROUP BY m.month
 )
-SELECT month, resolved_churners, round(learned_threshold, 5) AS learned_threshold,
-       resolved_churners >= {config.min_resolved_churners} AS walk_forward,
-       CASE WHEN resolved_churners >= {config.min_resolved_churners}
-            THEN round(least(greatest(learned_threshold, {config.threshold_floor}), {config.threshold_cap}), 5)
-            ELSE {config.flag_threshold} END AS flag_threshold
+SELECT month, resolved_renewals, resolved_churners, round(learned_threshold, 5) AS learned_threshold,
+       resolved_renewals >= {config.min_resolved_renewals} AS walk_forward,
+       CASE WHEN resolved_renewals >= {config.min_resolved_renewals}
+            THEN round(learned_threshold, 5) ELSE {config.flag_threshold} END AS flag_threshold
 FROM learned
+ORDER BY month
+"""
+
+
+def thresholds_with_models_sql(config: ChurnConfig, snapshots: str = "ml.churn_snapshots") -> str:
+    """`flag_thresholds_sql` with, per month, the model that scored it (model_used: learned, last good (month), or
+    the baseline; churn/replay.py)."""
+    return f"""
+SELECT t.*, m.model_used
+FROM ({flag_thresholds_sql(config, snapshots)}) t
+LEFT JOIN (SELECT CAST(date_trunc('month', snapshot_date) AS DATE) AS month, any_value(model_used) AS model_used
+           FROM {snapshots} GROUP BY 1) m USING (month)
 ORDER BY month
 """
 

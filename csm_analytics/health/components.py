@@ -18,6 +18,10 @@ def clamp(expr: str, lo: float = 0, hi: float = 100) -> str:
     return f"(CASE WHEN ({expr}) IS NULL THEN NULL ELSE greatest({lo}, least({hi}, {expr})) END)"
 
 
+# Cold start: nothing is recorded before the first day of the data (the first product_usage row). A component
+# that scores the absence of a record as bad (no touches, no contact roles, no QBR) is NULL, and so re-weighted
+# like any missing component, until its look-back window lies inside the data: unknown, not bad.
+LOOKBACK_DAYS = {"engagement": 90, "relationship": 90}  # the QBR component waits for its tier's qbr_every_days
 NPS_SCORE = clamp("100 * (latest_nps - 3) / 7")  # NPS 3 or less -> 0, 10 -> 100
 CSAT_SCORE = clamp("100 * (csat_180d - 2) / 3")  # CSAT 2 or less -> 0, 5 -> 100
 
@@ -37,6 +41,7 @@ WITH days AS (
     FROM range(DATE '{start}', DATE '{end}' + INTERVAL 1 DAY, INTERVAL {every_days} DAY)
 ),
 targets AS (SELECT * FROM {config.targets_sql()}),
+data_start AS (SELECT min(usage_date) AS first_day FROM raw.product_usage),
 spine AS (
     SELECT c.account_id, d.as_of_date, a.tier, a.created_date, c.end_date AS contract_end_date,
            t.touches_per_month, t.qbr_every_days
@@ -158,8 +163,10 @@ metrics AS (
            s.as_of_date - s.created_date AS tenure_days, s.contract_end_date - s.as_of_date AS days_to_renewal,
            po.last_renewal_outcome,
            coalesce(inc.critical_incidents_180d, 0) AS critical_incidents_180d,
-           coalesce(inc.other_incidents_180d, 0) AS other_incidents_180d
+           coalesce(inc.other_incidents_180d, 0) AS other_incidents_180d,
+           s.as_of_date - ds.first_day + 1 AS history_days
     FROM spine s
+    CROSS JOIN data_start ds
     LEFT JOIN usage u USING (account_id, as_of_date)
     LEFT JOIN touches tc USING (account_id, as_of_date)
     LEFT JOIN roles r USING (account_id, as_of_date)
@@ -176,9 +183,11 @@ SELECT account_id, as_of_date, tier,
         0.60 * {clamp('(seat_utilization - 0.3) / 0.6', 0, 1)}
       + 0.20 * least(coalesce(key_events_per_user_day, 0) / 0.7, 1)
       + 0.20 * coalesce({clamp('(usage_trend - 0.7) / 0.4', 0, 1)}, 0.5)), 2) END AS usage,
-    round(100 * (0.4 * least(touches_30d / touches_per_month, 1)
-               + 0.6 * least(touches_90d / (3 * touches_per_month), 1)), 2) AS engagement,
-    CASE WHEN last_qbr_date IS NULL THEN (CASE WHEN tenure_days < qbr_every_days THEN NULL ELSE 0 END)
+    CASE WHEN history_days < {LOOKBACK_DAYS['engagement']} THEN NULL
+         ELSE round(100 * (0.4 * least(touches_30d / touches_per_month, 1)
+                         + 0.6 * least(touches_90d / (3 * touches_per_month), 1)), 2) END AS engagement,
+    CASE WHEN last_qbr_date IS NULL THEN (CASE WHEN tenure_days < qbr_every_days OR history_days < qbr_every_days
+                                               THEN NULL ELSE 0 END)
          ELSE round(100 * {clamp('(2 * qbr_every_days - days_since_qbr) / qbr_every_days', 0, 1)}, 2) END AS qbr,
     round({clamp('100 - 15 * escalations_90d - 5 * open_tickets - 10 * ' + clamp('log2(coalesce(median_resolution_hours_90d, 8) / 8)', 0, 3))}, 2) AS support,
     CASE WHEN failed_payments_180d IS NULL THEN NULL
@@ -186,7 +195,8 @@ SELECT account_id, as_of_date, tier,
     CASE WHEN latest_nps IS NOT NULL AND csat_180d IS NOT NULL THEN round(0.6 * {NPS_SCORE} + 0.4 * {CSAT_SCORE}, 2)
          WHEN latest_nps IS NOT NULL THEN round({NPS_SCORE}, 2)
          WHEN csat_180d IS NOT NULL THEN round({CSAT_SCORE}, 2) END AS sentiment,
-    round(100 * least(roles_90d / 5, 1), 2) AS relationship,
+    CASE WHEN history_days < {LOOKBACK_DAYS['relationship']} THEN NULL
+         ELSE round(100 * least(roles_90d / 5, 1), 2) END AS relationship,
     round({clamp("40 + 60 * least(tenure_days, 365) / 365 - 30 * (coalesce(last_renewal_outcome, '') = 'downgraded')::INT - 10 * (days_to_renewal <= 90)::INT")}, 2) AS renewal,
     {clamp('100 - 40 * critical_incidents_180d - 10 * other_incidents_180d')} AS incidents,
     round(seat_utilization, 4) AS seat_utilization, round(key_events_per_user_day, 4) AS key_events_per_user_day,

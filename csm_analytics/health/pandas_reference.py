@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from csm_analytics.health.components import LOOKBACK_DAYS
 from csm_analytics.health.config import COMPONENTS, HealthConfig
 
 COLUMNS = {
@@ -144,6 +145,7 @@ def health_components_pandas(raw: dict[str, pd.DataFrame], as_of: dt.date, confi
     for col in ["late_payments_180d", "overdue_invoices"]:
         s[col] = s[col].fillna(0).where(has_invoice)
     tenure = (d - s.created_date).dt.days
+    history_days = (d - raw["product_usage"].usage_date.min()).days + 1  # cold start: see components.LOOKBACK_DAYS
     days_since_qbr = (d - s.last_qbr_date).dt.days
     out = pd.DataFrame(index=s.index)
     out["tier"] = s.tier
@@ -152,7 +154,9 @@ def health_components_pandas(raw: dict[str, pd.DataFrame], as_of: dt.date, confi
                            + 0.2 * np.minimum(s.key_events_per_user_day.fillna(0) / 0.7, 1) + 0.2 * trend_part))
     out["engagement"] = 100 * (0.4 * np.minimum(s.touches_30d / s.touches_per_month, 1)
                                + 0.6 * np.minimum(s.touches_90d / (3 * s.touches_per_month), 1))
-    out["qbr"] = np.where(s.last_qbr_date.isna(), np.where(tenure < s.qbr_every_days, np.nan, 0.0),
+    out["engagement"] = out.engagement.where(history_days >= LOOKBACK_DAYS["engagement"])
+    unknown_qbr = (tenure < s.qbr_every_days) | (history_days < s.qbr_every_days)
+    out["qbr"] = np.where(s.last_qbr_date.isna(), np.where(unknown_qbr, np.nan, 0.0),
                           100 * _clamp((2 * s.qbr_every_days - days_since_qbr) / s.qbr_every_days, 0, 1))
     res = _clamp(np.log2(s.median_resolution_hours_90d.fillna(8) / 8), 0, 3)
     out["support"] = _clamp(100 - 15 * s.escalations_90d - 5 * s.open_tickets - 10 * res)
@@ -161,7 +165,7 @@ def health_components_pandas(raw: dict[str, pd.DataFrame], as_of: dt.date, confi
     csat_part = _clamp(100 * (s.csat_180d - 2) / 3)
     out["sentiment"] = np.where(nps_part.notna() & csat_part.notna(), 0.6 * nps_part + 0.4 * csat_part,
                                 nps_part.fillna(csat_part))
-    out["relationship"] = 100 * np.minimum(s.roles_90d / 5, 1)
+    out["relationship"] = (100 * np.minimum(s.roles_90d / 5, 1)).where(history_days >= LOOKBACK_DAYS["relationship"])
     days_to_renewal = (s.end_date - d).dt.days
     out["renewal"] = _clamp(40 + 60 * np.minimum(tenure, 365) / 365 - 30 * (s.last_renewal_outcome == "downgraded")
                             - 10 * (days_to_renewal <= 90))

@@ -96,13 +96,17 @@ def test_flag_thresholds_one_per_replayed_month(churned):
     months = con.execute("SELECT count(DISTINCT date_trunc('month', snapshot_date)) FROM ml.churn_snapshots").fetchall()
     rows = con.execute("SELECT count(*), count(*) FILTER (walk_forward), "
                        "count(*) FILTER (NOT walk_forward AND flag_threshold <> 0.20), "
-                       "count(*) FILTER (walk_forward AND resolved_churners < 10), "
+                       "count(*) FILTER (walk_forward AND resolved_renewals < 100), "
                        "count(*) FILTER (flag_threshold NOT BETWEEN 0 AND 1) FROM ml.churn_flag_thresholds").fetchall()[0]
     assert rows[0] == months[0][0] and rows[1] > 0 and rows[2:] == (0, 0, 0)
     # the number of resolved churners only grows month by month
     counts = [r[0] for r in con.execute("SELECT resolved_churners FROM ml.churn_flag_thresholds ORDER BY month").fetchall()]
     assert counts == sorted(counts)
     assert "thresholds_by_month" in _metadata(result, "ml__churn_flag_thresholds")
+    # every scored month says which model scored it: learned, the last good one, or the baseline
+    used = {r[0] for r in con.execute("SELECT DISTINCT model_used FROM ml.churn_flag_thresholds").fetchall()}
+    assert used and all(u == "learned" or u.startswith(("last good (", "baseline (")) for u in used)
+    assert "model_by_month" in _metadata(result, "ml__churn_snapshots")
 
 
 def test_nightly_schedule_snapshots_yesterday():

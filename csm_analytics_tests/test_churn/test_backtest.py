@@ -86,9 +86,9 @@ def test_oracle_variance_reads_true_probabilities_for_the_same_cohorts(cohort_wa
 
 @pytest.fixture
 def walk_forward(tmp_path):
-    """Churners X, Y, V resolve before May 2025; U churned too but was never scored 60 days out."""
-    config = dataclasses.replace(load_churn_config(DEFAULT_CONFIG), catch_share=0.5, min_resolved_churners=2,
-                                 flag_threshold=0.25, threshold_floor=0.10, threshold_cap=0.35)
+    """Renewals X, Y, R, V resolve before May 2025 (R renewed); U churned too but was never scored 60 days out."""
+    config = dataclasses.replace(load_churn_config(DEFAULT_CONFIG), flag_share=0.5, min_resolved_renewals=2,
+                                 flag_threshold=0.25)
     con = empty_raw_warehouse(tmp_path / "wh.duckdb")
     ends = {"X": dt.date(2025, 1, 31), "Y": dt.date(2025, 1, 15), "R": dt.date(2025, 1, 20), "V": dt.date(2025, 3, 31),
             "U": dt.date(2025, 2, 10), "Z": dt.date(2025, 6, 30), "W": dt.date(2025, 6, 30)}
@@ -99,10 +99,10 @@ def walk_forward(tmp_path):
     con.execute("CREATE TABLE ml.churn_snapshots (account_id VARCHAR, snapshot_date DATE, churn_probability DOUBLE)")
     points = {"X": {60: 0.30, 120: 0.10},  # peak 0.30 (2024-12-02)
               "Y": {60: 0.20, 90: 0.50},  # peak 0.50 (2024-10-17)
-              "R": {60: 0.90},  # renewed: never a churner peak
+              "R": {60: 0.90},  # renewed: its peak counts in the flag budget like any renewal's
               "V": {100: 0.28, 60: 0.10},  # peak 0.28 on 2024-12-21
               "U": {90: 0.01},  # not scored at -60: excluded (else the May median would be 0.29)
-              "Z": {60: 0.29},  # 2025-05-01: below May's learned 0.30, above the fixed 0.25
+              "Z": {60: 0.29},  # 2025-05-01: below May's learned 0.40, above the fixed 0.25
               "W": {60: 0.45}}
     for account, by_lead in points.items():
         for days_before, p in by_lead.items():
@@ -115,9 +115,10 @@ def test_walk_forward_thresholds(walk_forward):
     con, config = walk_forward
     table = con.execute(flag_thresholds_sql(config)).df().set_index("month")
     assert [m.strftime("%Y-%m") for m in table.index] == ["2024-10", "2024-11", "2024-12", "2025-01", "2025-05"]
-    assert list(table.resolved_churners) == [0, 0, 0, 0, 3]  # X, Y, V ended before May; U was never scored at -60
+    assert list(table.resolved_renewals) == [0, 0, 0, 0, 4]  # X, Y, R, V ended before May; U was never scored at -60
+    assert list(table.resolved_churners) == [0, 0, 0, 0, 3]
     assert list(table.walk_forward) == [False, False, False, False, True]
-    assert list(table.flag_threshold) == [0.25, 0.25, 0.25, 0.25, 0.30]  # median of peaks 0.28, 0.30, 0.50
+    assert list(table.flag_threshold) == [0.25, 0.25, 0.25, 0.25, 0.40]  # median of peaks 0.28, 0.30, 0.50, 0.90
 
 
 def test_each_day_is_flagged_against_its_own_month_threshold(walk_forward):
@@ -126,18 +127,17 @@ def test_each_day_is_flagged_against_its_own_month_threshold(walk_forward):
     q1, q2 = cohorts.loc["2025-Q1"], cohorts.loc["2025-Q2"]
     # Q1: X, Y, R, V all peak at or above the fixed 0.25 in months before any churner was resolved
     assert (q1.contracts, q1.actually_churned, q1.flagged_60d_before_end, q1.flagged_churners) == (4, 3, 4, 3)
-    # Q2: Z's 0.29 misses May's learned 0.30; W's 0.45 is flagged (a false alarm)
+    # Q2: Z's 0.29 misses May's learned 0.40; W's 0.45 is flagged (a false alarm)
     assert (q2.contracts, q2.actually_churned, q2.flagged_60d_before_end, q2.flagged_churners) == (2, 1, 1, 0)
-    fixed = dataclasses.replace(config, min_resolved_churners=100)  # never enough: always the fixed 0.25
+    fixed = dataclasses.replace(config, min_resolved_renewals=100)  # never enough: always the fixed 0.25
     q2_fixed = con.execute(forecast_accuracy_sql(fixed)).df().set_index("cohort_quarter").loc["2025-Q2"]
     assert (q2_fixed.flagged_60d_before_end, q2_fixed.flagged_churners) == (2, 1)
 
 
-def test_learned_threshold_is_kept_between_floor_and_cap(walk_forward):
-    """May's learned 0.30 (median of 0.28, 0.30, 0.50) is clipped to the cap, or raised to the floor."""
+def test_learned_threshold_is_a_flag_budget_over_earlier_renewals(walk_forward):
+    """flag_share 0.25: May's threshold is the 75 % quantile of the four earlier peaks 0.28, 0.30, 0.50, 0.90,
+    0.50 + 0.25 x (0.90 - 0.50) = 0.60, which would have flagged one of the four (R, a renewal: a false alarm)."""
     con, config = walk_forward
-    for floor, cap, expected in ((0.10, 0.29, 0.29), (0.31, 0.40, 0.31), (0.10, 0.35, 0.30)):
-        clipped = dataclasses.replace(config, threshold_floor=floor, threshold_cap=cap)
-        table = con.execute(flag_thresholds_sql(clipped)).df().set_index("month")
-        assert list(table.flag_threshold) == [0.25, 0.25, 0.25, 0.25, expected]
-        assert table.learned_threshold.iloc[-1] == 0.30  # the unclipped value stays visible
+    table = con.execute(flag_thresholds_sql(dataclasses.replace(config, flag_share=0.25))).df().set_index("month")
+    assert list(table.flag_threshold) == [0.25, 0.25, 0.25, 0.25, 0.60]
+    assert table.learned_threshold.iloc[-1] == 0.60
