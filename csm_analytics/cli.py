@@ -111,8 +111,12 @@ def print_quarantine(warehouse: Path) -> None:
 
     if not warehouse.exists():
         return
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        rows = quarantine_summary(con)
+    try:
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            rows = quarantine_summary(con)
+    except duckdb.Error as exc:  # e.g. the UI started a run meanwhile: the counts are in raw.rejected_rows
+        print(f"quarantine: counts unavailable ({exc.__class__.__name__}); see raw.rejected_rows")
+        return
     if not rows:
         print("quarantine: no row quarantined")
         return

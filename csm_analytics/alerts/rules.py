@@ -7,8 +7,10 @@ creates a second alert for the same cause.
 
 from __future__ import annotations
 
-from csm_analytics.alerts.config import AlertConfig
+from csm_analytics.alerts.config import SEVERITIES, AlertConfig, AlertConfigError
 from csm_analytics.canonical.ownership import OWNER_PERIODS
+from csm_analytics.canonical.schemas import TICKET_PRIORITIES
+from csm_analytics.canonical.sql import sql_literal
 from csm_analytics.lib.display import currency_prefix
 
 ACTIONS = {
@@ -22,15 +24,29 @@ ACTIONS = {
 
 
 def _actions_values() -> str:
-    rows = ", ".join(f"('{rule}', '{text}')" for rule, text in ACTIONS.items())
+    rows = ", ".join(f"({sql_literal(rule)}, {sql_literal(text)})" for rule, text in ACTIONS.items())
     return f"(VALUES {rows}) AS a(rule, recommended_action)"
+
+
+def _one_of(config: AlertConfig, where: str, value, allowed) -> str:
+    """A rules-file value as a SQL literal, only when it is one of the fixed values the rule allows.
+
+    The SQL is run by the caller without parameters, so no text from the rules file reaches it unless it
+    equals one of our own constants (a severity, a ticket priority); numbers go through float() or int().
+    """
+    if value not in allowed:
+        raise AlertConfigError(f"{config.path}: {where} is {value!r}, expected one of {list(allowed)}")
+    return sql_literal(value)
 
 
 def alert_events_sql(config: AlertConfig, with_predictions: bool) -> str:
     r = config.rules
     bt, sd, pf, se, ci, ar = (r[k] for k in ("band_transition", "score_drop", "payment_failure",
                                               "support_escalation", "critical_incident", "at_risk_renewal"))
-    priorities = ", ".join(f"'{p}'" for p in se["priorities"])
+    priorities = ", ".join(_one_of(config, "rules.support_escalation.priorities[]", p, TICKET_PRIORITIES)
+                           for p in se["priorities"])
+    sev = {name: _one_of(config, f"rules.{name}.severity", r[name]["severity"], SEVERITIES) for name in ACTIONS}
+    into_at_risk = _one_of(config, "rules.band_transition.severity_into_at_risk", bt["severity_into_at_risk"], SEVERITIES)
     days_at_risk = int(ar.get("min_days_at_risk", 1))
     at_risk_words = f"At risk for {days_at_risk} days" if days_at_risk > 1 else "At risk"
     churn_p = ("(SELECT churn_probability FROM ml.churn_predictions p WHERE p.account_id = e.account_id)"
@@ -49,7 +65,7 @@ scored AS (
 raw_events AS (
     SELECT 'band_transition:' || t.account_id || ':' || t.transition_date || ':' || t.to_band AS alert_key,
            'band_transition' AS rule,
-           CASE WHEN t.to_band = 'At risk' THEN '{bt["severity_into_at_risk"]}' ELSE '{bt["severity"]}' END AS severity,
+           CASE WHEN t.to_band = 'At risk' THEN {into_at_risk} ELSE {sev["band_transition"]} END AS severity,
            t.account_id, t.transition_date AS event_date, t.from_band AS band_from, t.to_band AS band_to,
            t.score_before, t.score_after, t.moved_by,
            t.from_band || ' -> ' || t.to_band AS headline
@@ -57,29 +73,29 @@ raw_events AS (
     WHERE (t.from_band = 'Healthy' AND t.to_band IN ('Watch', 'At risk') OR t.from_band = 'Watch' AND t.to_band = 'At risk')
       AND s.score_7d_ago - s.health_score >= {float(bt["min_drop_points_7d"])}
     UNION ALL
-    SELECT 'score_drop:' || account_id || ':' || as_of_date, 'score_drop', '{sd["severity"]}', account_id, as_of_date,
+    SELECT 'score_drop:' || account_id || ':' || as_of_date, 'score_drop', {sev["score_drop"]}, account_id, as_of_date,
            band, band, score_7d_ago, health_score, NULL,
            'score fell ' || round(score_7d_ago - health_score, 1) || ' points in 7 days'
     FROM scored
     WHERE score_7d_ago - health_score >= {float(sd["drop_points_7d"])}
       AND (score_8d_ago IS NULL OR score_yesterday IS NULL OR score_8d_ago - score_yesterday < {float(sd["drop_points_7d"])})
     UNION ALL
-    SELECT 'payment_failure:' || invoice_id, 'payment_failure', '{pf["severity"]}', account_id, due_date,
+    SELECT 'payment_failure:' || invoice_id, 'payment_failure', {sev["payment_failure"]}, account_id, due_date,
            NULL, NULL, NULL, NULL, NULL,
-           'payment of {currency_prefix()}' || format('{{:,.2f}}', amount) || ' failed (invoice ' || invoice_id || ')'
+           {sql_literal('payment of ' + currency_prefix())} || format('{{:,.2f}}', amount) || ' failed (invoice ' || invoice_id || ')'
     FROM raw.invoices WHERE failed_payment AND amount >= {float(pf["min_amount"])}
     UNION ALL
-    SELECT 'support_escalation:' || ticket_id, 'support_escalation', '{se["severity"]}', account_id, opened_at::DATE,
+    SELECT 'support_escalation:' || ticket_id, 'support_escalation', {sev["support_escalation"]}, account_id, opened_at::DATE,
            NULL, NULL, NULL, NULL, NULL, priority || ' ticket ' || ticket_id || ' escalated'
     FROM raw.support_tickets WHERE escalated AND priority IN ({priorities})
     UNION ALL
-    SELECT 'critical_incident:' || incident_id, 'critical_incident', '{ci["severity"]}', account_id, occurred_at::DATE,
+    SELECT 'critical_incident:' || incident_id, 'critical_incident', {sev["critical_incident"]}, account_id, occurred_at::DATE,
            NULL, NULL, NULL, NULL, NULL, replace(incident_type, '_', ' ') || ' (' || severity || ')'
     FROM raw.incidents WHERE incident_type = 'payroll_error' OR severity = 'critical'
     UNION ALL
-    SELECT 'at_risk_renewal:' || c.contract_id, 'at_risk_renewal', '{ar["severity"]}', s.account_id, min(s.as_of_date),
+    SELECT 'at_risk_renewal:' || c.contract_id, 'at_risk_renewal', {sev["at_risk_renewal"]}, s.account_id, min(s.as_of_date),
            'At risk', 'At risk', NULL, arg_min(s.health_score, s.as_of_date), NULL,
-           '{at_risk_words} and renewing on ' || c.end_date
+           {sql_literal(at_risk_words + ' and renewing on ')} || c.end_date
     FROM scored s JOIN raw.contracts c ON c.account_id = s.account_id AND s.as_of_date BETWEEN c.start_date AND c.end_date
     WHERE s.days_at_risk >= {days_at_risk} AND c.end_date - s.as_of_date <= {int(ar["renewal_within_days"])} AND c.arr >= {float(ar["min_arr"])}
     GROUP BY c.contract_id, s.account_id, c.end_date

@@ -7,7 +7,8 @@ import datetime as dt
 import os
 from pathlib import Path
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from csm_analytics.lib import display
 
@@ -20,11 +21,14 @@ def _pct(v, signed: bool = False) -> str:
 
 
 def environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, autoescape=False,
+    # HTML templates escape every value (account names, ticket and incident text come from client data);
+    # Markdown templates do not. Only the stylesheet and the charts' data URIs are marked safe.
+    env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
+                      autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True),
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(money=display.money, pct=_pct, num=display.number, points=display.points, label=display.label,
                        count=display.count, drivers=display.labels)
-    env.globals["stylesheet"] = (TEMPLATES / "report.css").read_text()
+    env.globals["stylesheet"] = Markup((TEMPLATES / "report.css").read_text())  # our own file, not data
     return env
 
 

@@ -68,14 +68,15 @@ def missing_tables(out: Path) -> list[str]:
 
 
 def world_is_current(spec, out: Path) -> bool:
-    """The folder holds exactly the world of `spec`, as the generator wrote it."""
+    """The folder holds the world of `spec`, every file as the generator wrote it (other files may sit beside it)."""
     manifest = read_manifest(out)
     if manifest is None or manifest.get("spec") != spec.manifest():
         return False
     owned = owned_files(out)
     if any(f"{name}.parquet" not in owned for name in schemas.CANONICAL_TABLES):
         return False  # written by an older generator that lacked a table
-    return all((Path(out) / rel).exists() for rel in owned) and not foreign_files(out)
+    changed = set(foreign_files(out))
+    return all((Path(out) / rel).exists() and rel not in changed for rel in owned)
 
 
 def check_can_generate(out: Path, writes: list[str]) -> None:

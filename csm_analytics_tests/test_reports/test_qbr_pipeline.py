@@ -79,3 +79,21 @@ def test_action_item_status_from_evidence(tmp_path):
     # A2's QBR (2026-01-10) is within 365 days; no opportunity was opened after it -> overdue
     assert items[("A2", "draft expansion proposal")]["status"] == "overdue"
     assert len(items) == 4
+
+
+def test_action_items_bind_the_account_id_and_date(tmp_path):
+    """Issue 16: an id is a bound parameter. `x' OR 1=1 --` matches no account, and O'Brien is matched exactly."""
+    from csm_analytics.reports.qbr.pipeline import qbr_action_items_query
+
+    con = _book(tmp_path / "w.duckdb")
+    insert(con, "qbrs", [{"qbr_id": "Q3", "account_id": "O'Brien", "csm_id": "C1", "qbr_date": dt.date(2026, 9, 1),
+                          "action_items": "enable SSO"}])
+    every = fetch_dicts(con, qbr_action_items_sql())
+    assert {r["account_id"] for r in every} == {"A1", "A2", "O'Brien"}
+    for hostile in ["x' OR 1=1 --", "A1' OR '1'='1", "'; DROP TABLE raw.qbrs; --"]:
+        sql, params = qbr_action_items_query(AS_OF, hostile)
+        assert hostile not in sql and fetch_dicts(con, sql, params) == []
+    rows = fetch_dicts(con, *qbr_action_items_query(AS_OF, "O'Brien"))
+    assert [(r["account_id"], r["action"]) for r in rows] == [("O'Brien", "enable SSO")]
+    assert {r["account_id"] for r in fetch_dicts(con, *qbr_action_items_query(AS_OF, "A1"))} == {"A1"}
+    assert con.execute("SELECT count(*) FROM raw.qbrs").fetchall()[0][0] == 3

@@ -16,8 +16,8 @@ from csm_analytics.health.explain import EVIDENCE, _readable, latest_scored_day
 from csm_analytics.lib.display import count, label, labels, money
 from csm_analytics.lib.suggest import account_ids, unknown_account_message
 from csm_analytics.lib.warehouse import fetch_dicts, fetch_one_dict, table_exists
-from csm_analytics.reports.qbr.pipeline import qbr_action_items_sql
 from csm_analytics.canonical.ownership import OWNER_PERIODS
+from csm_analytics.reports.qbr.pipeline import qbr_action_items_query
 
 WIDTH = 96
 
@@ -138,7 +138,8 @@ def _health_change(con, account_id: str, as_of: dt.date) -> tuple[list[str], dic
 
 def _actions(con, account_id: str, as_of: dt.date) -> list[str]:
     """The latest QBR's action items with their evidence-based status (the rule of marts.qbr_action_items)."""
-    items = fetch_dicts(con, f"SELECT * FROM ({qbr_action_items_sql(as_of, account_id)}) ORDER BY qbr_date DESC, action")
+    sql, params = qbr_action_items_query(as_of, account_id)
+    items = fetch_dicts(con, f"SELECT * FROM ({sql}) ORDER BY qbr_date DESC, action", params)
     if not items:
         return ["- No QBR in the last 365 days, so no action items on record."]
     latest = items[0]["qbr_date"]

@@ -13,9 +13,9 @@ import duckdb
 from csm_analytics.health.config import COMPONENTS
 from csm_analytics.lib.warehouse import fetch_dicts, table_exists
 from csm_analytics.reports.qbr.analysis import anomalies_since, benchmarks, changes_since
-from csm_analytics.reports.qbr.pipeline import qbr_action_items_sql
 from csm_analytics.canonical.ownership import OWNER_PERIODS
 from csm_analytics.lib.suggest import account_ids, unknown_account_message
+from csm_analytics.reports.qbr.pipeline import qbr_action_items_query
 
 
 class UnknownAccount(LookupError):
@@ -138,7 +138,7 @@ def support_section(con, account_id: str, as_of: dt.date) -> dict:
 
 def action_items(con, account_id: str, as_of: dt.date) -> list[dict]:
     """The items of the last QBR on or before the date, with their evidence-based status."""
-    rows = fetch_dicts(con, qbr_action_items_sql(as_of, account_id))
+    rows = fetch_dicts(con, *qbr_action_items_query(as_of, account_id))
     last = max((r["qbr_date"] for r in rows), default=None)
     return [r for r in rows if r["qbr_date"] == last]
 

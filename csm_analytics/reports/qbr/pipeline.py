@@ -12,8 +12,8 @@ AS_OF = "(SELECT max(as_of_date) FROM core.account_health_score)"
 
 
 def as_of_expr(as_of=None) -> str:
-    """A SQL expression for the report date: the given date, or the latest scored day."""
-    return f"DATE '{as_of}'" if as_of else AS_OF
+    """A SQL expression for the report date: a bound parameter (`?`) when a date is given, else the latest scored day."""
+    return "CAST(? AS DATE)" if as_of else AS_OF
 
 
 ACTION_DUE_DAYS = 30
@@ -115,19 +115,26 @@ def _evidence_sql() -> str:
     END"""
 
 
-def qbr_action_items_sql(as_of=None, account_id: str | None = None) -> str:
-    """Every action item of the QBRs held in the last 365 days, with a status inferred from evidence.
+def qbr_action_items_sql() -> str:
+    """Every account's QBR action items as of the latest scored day (no parameters): see `qbr_action_items_query`."""
+    return qbr_action_items_query()[0]
+
+
+def qbr_action_items_query(as_of=None, account_id: str | None = None) -> tuple[str, list]:
+    """(SQL, parameters): every action item of the QBRs held in the last 365 days, with a status inferred from evidence.
 
     done: the evidence in ACTION_EVIDENCE appeared after the QBR (completed_on is its first date);
     overdue: no evidence and more than ACTION_DUE_DAYS days since the QBR; open: otherwise.
+    The date and the account id are bound parameters, never formatted into the SQL.
     """
+    params = ([as_of] if as_of else []) + ([account_id] if account_id is not None else [])
     return f"""
 WITH d AS (SELECT {as_of_expr(as_of)} AS as_of),
 items AS (
     SELECT q.qbr_id, q.account_id, q.csm_id, q.qbr_date, trim(a.action) AS action
     FROM raw.qbrs q, d, unnest(string_split(q.action_items, ';')) AS a(action)
     WHERE q.qbr_date > d.as_of - 365 AND q.qbr_date <= d.as_of AND trim(a.action) <> ''
-      {f"AND q.account_id = '{account_id}'" if account_id else ""}
+      {"AND q.account_id = ?" if account_id is not None else ""}
 ),
 evidence AS (
     SELECT DISTINCT i.qbr_id, i.account_id, i.csm_id, i.qbr_date, i.action,
@@ -140,4 +147,4 @@ SELECT qbr_id, account_id, csm_id, qbr_date, action, due_date, completed_on,
        as_of AS as_of_date
 FROM evidence
 ORDER BY account_id, qbr_date, action
-"""
+""", params
