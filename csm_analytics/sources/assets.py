@@ -17,10 +17,12 @@ from dagster import (
     AssetCheckSpec,
     AssetKey,
     AssetsDefinition,
+    AssetSpec,
     Failure,
     MaterializeResult,
     MetadataValue,
     asset,
+    multi_asset,
 )
 from dagster_duckdb import DuckDBResource
 
@@ -29,7 +31,12 @@ from csm_analytics.canonical.schemas import CANONICAL_TABLES
 from csm_analytics.lib.metadata import preview, table_md
 from csm_analytics.lib.warehouse import WAREHOUSE_POOL
 from csm_analytics.sources.resources import RawDataResource
-from csm_analytics.sources.validation import SourceDataError, load_table
+from csm_analytics.sources.validation import (
+    SourceDataError,
+    load_table,
+    quarantine_summary,
+    refresh_rejected_view,
+)
 
 QUARANTINE_CHECK = "rows_quarantined"
 
@@ -63,18 +70,26 @@ def quarantine_check_result(rows_read: int, rows_rejected: int, max_share: float
 
 
 def build_source_asset(table: str) -> AssetsDefinition:
+    """raw.<table> and quarantine.<table>, written together by one step: the valid rows and the rejected ones."""
     model, keys, parents = CANONICAL_TABLES[table]
     key = AssetKey(["raw", table])
+    quarantine_key = AssetKey(["quarantine", table])
+    first_line = (model.__doc__ or f"Canonical raw table `{table}`.").strip().splitlines()[0]
 
-    @asset(
-        key=key,
+    @multi_asset(
+        name=f"raw__{table}",
         pool=WAREHOUSE_POOL,
-        group_name="sources",
-        kinds={"duckdb", "parquet"},
-        deps=[AssetKey(["raw", p]) for p in sorted(set(parents.values()))],
-        description=(model.__doc__ or f"Canonical raw table `{table}`.").strip().splitlines()[0]
-        + f" Key: {', '.join(keys)}. Bad rows go to raw.rejected_rows.",
-        metadata={"dagster/table_name": f"raw.{table}", "dagster/column_schema": _table_schema(model, table)},
+        specs=[
+            AssetSpec(key, group_name="sources", kinds={"duckdb", "parquet"},
+                      deps=[AssetKey(["raw", p]) for p in sorted(set(parents.values()))],
+                      description=first_line + f" Key: {', '.join(keys)}. Bad rows go to quarantine.{table}.",
+                      metadata={"dagster/table_name": f"raw.{table}",
+                                "dagster/column_schema": _table_schema(model, table)}),
+            AssetSpec(quarantine_key, group_name="sources", kinds={"duckdb"},
+                      description=f"The rows of the latest {table} file that failed validation: payload, reasons, "
+                                  "file and row number (raw.rejected_rows unions every feed's).",
+                      metadata={"dagster/table_name": f"quarantine.{table}"}),
+        ],
         check_specs=[AssetCheckSpec(QUARANTINE_CHECK, asset=key, blocking=True,
                                     description="Rows that failed validation and were quarantined.")],
     )
@@ -88,13 +103,18 @@ def build_source_asset(table: str) -> AssetsDefinition:
             sample = None if result.blocked else preview(con, f"SELECT * FROM raw.{table}", 5)
         check = quarantine_check_result(result.rows_read, result.rows_rejected, raw_data.max_rejected_share,
                                         result.top_reasons, result.blocked)
+        # The quarantine is written in both cases: a blocked feed's rejected rows say why it was blocked.
+        quarantined = MaterializeResult(asset_key=quarantine_key, metadata={
+            "dagster/row_count": result.rows_rejected, "source_file": MetadataValue.path(result.source_file)})
         if result.blocked:
+            yield quarantined
             # The staged rows were discarded: raw.<table> still holds its last good load. Report the check,
             # then fail the step, so no materialization claims a table that did not change.
             yield check
             raise Failure(description=result.blocked, metadata={"table": table, "rows_read": result.rows_read,
                                                                 "rows_rejected": result.rows_rejected})
         yield MaterializeResult(
+            asset_key=key,
             metadata={
                 "dagster/row_count": result.rows_loaded,
                 "dagster/column_schema": _table_schema(model, table),
@@ -106,8 +126,26 @@ def build_source_asset(table: str) -> AssetsDefinition:
             },
             check_results=[check],
         )
+        yield quarantined
 
     return _source
 
 
-source_assets = [build_source_asset(table) for table in CANONICAL_TABLES]
+REJECTED_KEY = AssetKey(["raw", "rejected_rows"])
+
+
+@asset(key=REJECTED_KEY, pool=WAREHOUSE_POOL, group_name="sources", kinds={"duckdb"},
+       deps=[AssetKey(["quarantine", t]) for t in CANONICAL_TABLES],
+       description="Every quarantined row of every feed, with its table, reasons, file and row number: a view over "
+                   "the quarantine.<table> tables, so one query answers 'what was rejected, and why'.",
+       metadata={"dagster/table_name": "raw.rejected_rows"})
+def rejected_rows(duckdb: DuckDBResource) -> MaterializeResult:
+    with duckdb.get_connection() as con:
+        feeds = refresh_rejected_view(con)
+        counts = quarantine_summary(con) if feeds else []
+    return MaterializeResult(metadata={
+        "dagster/row_count": sum(n for _, _, n in counts), "feeds": feeds,
+        "by_file": table_md(counts, ["table", "file", "rows quarantined"])})
+
+
+source_assets = [build_source_asset(table) for table in CANONICAL_TABLES] + [rejected_rows]

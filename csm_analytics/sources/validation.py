@@ -22,9 +22,16 @@ from csm_analytics.sources.readers import (
     ROW_NUMBER, Source, SourceDataError, drop_temp, find_source_file, open_source, unreadable,
 )
 
-REJECTED_TABLE = "raw.rejected_rows"
-REJECTED_DDL = f"""
-CREATE TABLE IF NOT EXISTS {REJECTED_TABLE} (
+REJECTED_TABLE = "raw.rejected_rows"  # a view over every feed's quarantine table (refresh_rejected_view)
+QUARANTINE_SCHEMA = "quarantine"
+
+
+def quarantine_table(table: str) -> str:
+    """Where a feed's quarantined rows live: one table per feed, written with the feed, so each is a declared asset."""
+    return f"{QUARANTINE_SCHEMA}.{table}"
+
+
+REJECTED_COLUMNS = """(
     table_name VARCHAR, row_payload JSON, reasons VARCHAR[], source_file VARCHAR,
     row_number BIGINT, loaded_at TIMESTAMP
 )"""
@@ -129,7 +136,7 @@ def _checked_view(table: str, source: Source, columns: list[SqlColumn], keys: tu
         f""",
         "_pq_{col}" AS (SELECT trim(row_payload->>'$.{CANONICAL_TABLES[parent][1][0]}') AS k,
                         min(array_to_string(reasons, '; ')) AS why
-                 FROM {REJECTED_TABLE} WHERE table_name = {sql_literal(parent)} GROUP BY 1)"""
+                 FROM {quarantine_table(parent)} GROUP BY 1)"""
         for col, parent in parents.items() if parent in loaded_parents)
     parent_joins = "".join(f' LEFT JOIN "_pq_{col}" ON "_pq_{col}".k = t."{col}"'
                            for col, parent in parents.items() if parent in loaded_parents)
@@ -167,11 +174,14 @@ def load_file(con: duckdb.DuckDBPyConnection, table: str, path: Path, model, key
     columns = sql_columns(model)
     temp = f"_src_{table}"
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-    con.execute(REJECTED_DDL)
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {QUARANTINE_SCHEMA}")
+    _migrate_rejected_table(con)
     try:
         source = open_source(con, path, temp)
         check_columns(path, source.columns, columns)
         loaded_parents = {p for p in parents.values() if _table_exists(con, "raw", p)}
+        for parent in loaded_parents:  # a parent loaded before quarantine tables existed had no quarantined rows
+            con.execute(f"CREATE TABLE IF NOT EXISTS {quarantine_table(parent)} {REJECTED_COLUMNS}")
         checked = _checked_view(table, source, columns, keys, parents, loaded_parents)
         stage = f"raw._staging_{table}"
         out = ", ".join(f'{_t(c.name)} AS "{c.name}"' for c in columns)
@@ -179,7 +189,7 @@ def load_file(con: duckdb.DuckDBPyConnection, table: str, path: Path, model, key
         loaded = con.execute(f"SELECT count(*) FROM {stage}").fetchall()[0][0]
         in_file = con.execute(f"SELECT count(*) FROM {source.relation}").fetchall()[0][0]  # Parquet: from metadata
         names = ", ".join(f'"{c.name}"' for c in columns)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE _rejected_{table} AS SELECT * FROM {REJECTED_TABLE} WHERE false")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _rejected_{table} {REJECTED_COLUMNS}")
         if in_file > loaded:
             con.execute(f"INSERT INTO _rejected_{table} SELECT ?, to_json(struct_pack({names})), _reasons, ?, "
                         f"{ROW_NUMBER}, ? FROM ({checked}) WHERE len(_reasons) > 0", [table, str(path), loaded_at])
@@ -194,8 +204,7 @@ def load_file(con: duckdb.DuckDBPyConnection, table: str, path: Path, model, key
     blocked = _blocking_reason(table, path, rows_read, rejected, max_rejected_share, required)
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute(f"DELETE FROM {REJECTED_TABLE} WHERE table_name = ?", [table])
-        con.execute(f"INSERT INTO {REJECTED_TABLE} SELECT * FROM _rejected_{table}")
+        con.execute(f"CREATE OR REPLACE TABLE {quarantine_table(table)} AS SELECT * FROM _rejected_{table}")
         if blocked:
             con.execute(f"DROP TABLE {stage}")
         else:
@@ -205,6 +214,7 @@ def load_file(con: duckdb.DuckDBPyConnection, table: str, path: Path, model, key
     except Exception:
         con.execute("ROLLBACK")
         raise
+    refresh_rejected_view(con)  # the view's rows are the declared quarantine tables; only its definition grows
     reasons = con.execute(
         f"SELECT reason, count(*) AS n FROM (SELECT unnest(reasons) AS reason FROM _rejected_{table}) "
         "GROUP BY reason ORDER BY n DESC, reason LIMIT 10").fetchall()
@@ -229,6 +239,38 @@ def _blocking_reason(table: str, path: Path, rows_read: int, rejected: int, max_
 def quarantine_summary(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, int]]:
     """(table, file, rows quarantined) for every file with quarantined rows, as left by the latest loads."""
     if not _table_exists(con, "raw", "rejected_rows"):
+        refresh_rejected_view(con)
+    if not _table_exists(con, "raw", "rejected_rows"):
         return []
     return [tuple(r) for r in con.execute(
         f"SELECT table_name, source_file, count(*) FROM {REJECTED_TABLE} GROUP BY ALL ORDER BY 1, 2").fetchall()]
+
+
+def quarantined_feeds(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The feeds that have a quarantine table (loaded at least once into this warehouse)."""
+    return [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = ? "
+                                      "AND table_type = 'BASE TABLE' ORDER BY 1", [QUARANTINE_SCHEMA]).fetchall()]
+
+
+def refresh_rejected_view(con: duckdb.DuckDBPyConnection) -> int:
+    """(Re)create raw.rejected_rows, the union of every feed's quarantine table; the number of feeds in it."""
+    feeds = quarantined_feeds(con)
+    if not feeds:
+        return 0
+    con.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    union = " UNION ALL ".join(f"SELECT * FROM {quarantine_table(f)}" for f in feeds)
+    con.execute(f"CREATE OR REPLACE VIEW {REJECTED_TABLE} AS {union}")
+    return len(feeds)
+
+
+def _migrate_rejected_table(con: duckdb.DuckDBPyConnection) -> None:
+    """A warehouse from before the per-feed quarantine tables keeps its rows: split raw.rejected_rows by feed."""
+    kind = con.execute("SELECT table_type FROM information_schema.tables WHERE table_schema = 'raw' "
+                       "AND table_name = 'rejected_rows'").fetchall()
+    if not kind or kind[0][0] != "BASE TABLE":
+        return
+    for (feed,) in con.execute(f"SELECT DISTINCT table_name FROM {REJECTED_TABLE}").fetchall():
+        if not _table_exists(con, QUARANTINE_SCHEMA, feed):
+            con.execute(f"CREATE TABLE {quarantine_table(feed)} AS SELECT * FROM {REJECTED_TABLE} WHERE table_name = ?",
+                        [feed])
+    con.execute(f"DROP TABLE {REJECTED_TABLE}")
