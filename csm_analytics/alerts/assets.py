@@ -1,35 +1,20 @@
-"""Dagster wiring of alerts: the alert_events asset, the delivery sensor, the digest schedule, run-failure posts."""
+"""Dagster wiring of the alert assets: alert events, alert quality and the response SLA (sensors, jobs and
+schedules are in sensors.py, jobs.py and schedules.py)."""
 
 import datetime as dt
-import json
-import os
-import time
 
 from dagster import (
     AssetKey,
-    DefaultScheduleStatus,
-    DefaultSensorStatus,
     MaterializeResult,
-    RunFailureSensorContext,
-    SensorEvaluationContext,
-    SensorResult,
-    SkipReason,
     asset,
-    job,
-    op,
-    run_failure_sensor,
-    schedule,
-    sensor,
 )
 from dagster_duckdb import DuckDBResource
 
-from csm_analytics.alerts import delivery
 from csm_analytics.alerts.quality import (
     HISTORY_SQL, QUALITY_SQL, WORKSPACE_ACKS_SQL, response_sla_rows, with_workspace_acknowledgments,
 )
 from csm_analytics.alerts.resources import AlertOutboxResource
 from csm_analytics.alerts.rules import alert_events_sql
-from csm_analytics.alerts.slack import SlackMessenger
 from csm_analytics.lib.metadata import preview, table_md
 from csm_analytics.lib.warehouse import (
     WAREHOUSE_POOL,
@@ -62,68 +47,6 @@ def alert_events(duckdb: DuckDBResource, alert_outbox: AlertOutboxResource) -> M
     return MaterializeResult(metadata={
         "dagster/row_count": rows, "by_rule": table_md(by_rule, ["rule", "severity", "alerts"]),
         "live_from": str(live_from), "live_alerts": len(live), "newly_enqueued": added, "latest": recent})
-
-
-# Seconds between ticks; the scenario tests shorten it (with DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS) to stay quick.
-SENSOR_INTERVAL_SECONDS = int(os.environ.get("CSM_ALERT_SENSOR_INTERVAL_SECONDS", "30"))
-
-
-@sensor(minimum_interval_seconds=SENSOR_INTERVAL_SECONDS, default_status=DefaultSensorStatus.RUNNING,
-        description="Delivers pending alerts from the outbox, polls ✅ acknowledgments and escalates SLA breaches, "
-                    "within a time budget per tick. Reads only the SQLite outbox, never the DuckDB warehouse.")
-def alert_delivery_sensor(context: SensorEvaluationContext, alert_outbox: AlertOutboxResource, slack: SlackMessenger):
-    """The cursor holds where the ✅ polling stopped when the budget ran out (`ack_poll_after_seq`): the next
-    tick resumes there, so every open alert is polled in turn however many there are. Pending alerts need no
-    cursor: the outbox statuses and leases are the queue."""
-    outbox, config = alert_outbox.outbox(), alert_outbox.config()
-    deadline = time.monotonic() + config.tick_budget_seconds
-    cursor = json.loads(context.cursor) if context.cursor else {}
-    poll_from = int(cursor.get("ack_poll_after_seq", 0))
-    now = dt.datetime.now(dt.timezone.utc)
-    transport = slack.transport()
-    report = delivery.deliver_pending(outbox, transport, config, now, deadline=deadline)
-    acked = escalated = 0
-    if report.stopped:  # Slack unavailable, or the budget went on deliveries: polling would overrun the tick
-        context.log.warning(f"delivery stopped: {report.stopped}; acknowledgments and escalations wait for the next tick")
-    else:
-        try:
-            acked, poll_from = delivery.poll_acknowledgments_after(outbox, transport, poll_from, deadline)
-            escalated = delivery.escalate_breaches(outbox, transport, config, now, deadline=deadline)
-        except Exception as exc:  # noqa: BLE001 - Slack down: acks and escalations wait for the next tick
-            context.log.warning(f"acknowledgments/escalations deferred: {type(exc).__name__}: {str(exc)[:200]}")
-    summary = dict(report.outcomes) | {"acknowledged": acked, "escalated": escalated}
-    context.log.info(f"alerts: {summary}" + (f"; stopped: {report.stopped}" if report.stopped else ""))
-    new_cursor = json.dumps({"ack_poll_after_seq": poll_from})
-    if not any(summary.values()):
-        return SensorResult(skip_reason=SkipReason("no pending alerts"), cursor=new_cursor)
-    return SensorResult(cursor=new_cursor)
-
-
-@op(description="Post each CSM's weekly digest of non-critical and overflow alerts.")
-def post_alert_digests(alert_outbox: AlertOutboxResource, slack: SlackMessenger) -> int:
-    return delivery.send_digests(alert_outbox.outbox(), slack.transport(), dt.datetime.now(dt.timezone.utc),
-                                 alert_outbox.config().unassigned_channel)
-
-
-@job(description="Send the weekly alert digests.")
-def weekly_alert_digest():
-    post_alert_digests()
-
-
-@schedule(job=weekly_alert_digest, cron_schedule="0 8 * * 1", default_status=DefaultScheduleStatus.RUNNING,
-          description="Monday 08:00: each CSM's digest.")
-def monday_alert_digest_schedule():
-    return {}
-
-
-@run_failure_sensor(description="Posts failed runs to the ops channel.", default_status=DefaultSensorStatus.RUNNING)
-def run_failure_to_ops(context: RunFailureSensorContext, alert_outbox: AlertOutboxResource, slack: SlackMessenger):
-    config = alert_outbox.config()
-    text = f":x: Run {context.dagster_run.job_name} ({context.dagster_run.run_id[:8]}) failed: {context.failure_event.message}"
-    # looked up before posting: a tick that failed after Slack took the message must not post it again
-    delivery.post_once(alert_outbox.outbox(), slack.transport(), config.ops_channel, text,
-                       [{"type": "section", "text": {"type": "mrkdwn", "text": text[:2900]}}],
-                       f"run_failure:{context.dagster_run.run_id}", may_exist=True, since=time.time() - 86400)
 
 
 QUALITY_KEY = AssetKey(["marts", "alert_quality"])

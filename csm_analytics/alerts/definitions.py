@@ -2,9 +2,10 @@
 
 from dagster import Definitions
 
-from csm_analytics.alerts.assets import (
-    alert_assets, alert_delivery_sensor, monday_alert_digest_schedule, run_failure_to_ops, weekly_alert_digest,
-)
+from csm_analytics.alerts.assets import alert_assets
+from csm_analytics.alerts.jobs import weekly_alert_digest
+from csm_analytics.alerts.schedules import monday_alert_digest_schedule
+from csm_analytics.alerts.sensors import alert_delivery_sensor, run_failure_to_ops
 
 
 def build_defs() -> Definitions:

@@ -7,7 +7,7 @@ from pathlib import Path
 from dagster import AssetKey, AssetSpec, ConfigurableResource, MaterializeResult, asset, multi_asset
 from dagster_duckdb import DuckDBResource
 
-from csm_analytics.alerts.assets import AlertOutboxResource
+from csm_analytics.alerts.resources import AlertOutboxResource
 from csm_analytics.lib.metadata import table_md
 from csm_analytics.lib.warehouse import WAREHOUSE_POOL
 from csm_analytics.serving import locations

@@ -31,7 +31,8 @@ OUTAGE_SECONDS = 15
 def _code_location(folder: Path, outbox: Path, rules: str, slack_url: str) -> Path:
     (folder / "alert_location.py").write_text(textwrap.dedent(f'''
         from dagster import Definitions, EnvVar
-        from csm_analytics.alerts.assets import AlertOutboxResource, alert_delivery_sensor
+        from csm_analytics.alerts.resources import AlertOutboxResource
+        from csm_analytics.alerts.sensors import alert_delivery_sensor
         from csm_analytics.alerts.slack import SlackMessenger
 
         defs = Definitions(sensors=[alert_delivery_sensor], resources={{

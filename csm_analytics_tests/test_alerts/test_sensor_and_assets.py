@@ -13,7 +13,8 @@ import duckdb
 from dagster import DagsterInstance, build_sensor_context, materialize
 from dagster_duckdb import DuckDBResource
 
-from csm_analytics.alerts.assets import alert_delivery_sensor, alert_events
+from csm_analytics.alerts.assets import alert_events
+from csm_analytics.alerts.sensors import alert_delivery_sensor
 from csm_analytics.alerts.outbox import Outbox
 from csm_analytics.alerts.resources import AlertOutboxResource
 from csm_analytics.alerts.slack import SlackMessenger
@@ -123,7 +124,7 @@ def test_run_failure_sensor_posts_to_the_ops_channel(tmp_path, slack):
         op,
     )
 
-    from csm_analytics.alerts.assets import run_failure_to_ops
+    from csm_analytics.alerts.sensors import run_failure_to_ops
 
     @op
     def broken():
@@ -150,7 +151,7 @@ def test_run_failure_sensor_posts_to_the_ops_channel(tmp_path, slack):
 def test_monday_digest_schedule_runs_the_digest_job():
     from dagster import build_schedule_context
 
-    from csm_analytics.alerts.assets import monday_alert_digest_schedule
+    from csm_analytics.alerts.schedules import monday_alert_digest_schedule
 
     assert monday_alert_digest_schedule.cron_schedule == "0 8 * * 1"
     assert monday_alert_digest_schedule.job_name == "weekly_alert_digest"
@@ -160,7 +161,7 @@ def test_monday_digest_schedule_runs_the_digest_job():
 
 
 def test_digest_job_posts_each_csms_digest(tmp_path, slack):
-    from csm_analytics.alerts.assets import weekly_alert_digest
+    from csm_analytics.alerts.jobs import weekly_alert_digest
 
     path = tmp_path / "outbox.sqlite"
     outbox = Outbox(path)

@@ -18,7 +18,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from csm_analytics.alerts.assets import AlertOutboxResource, alert_response_sla
+from csm_analytics.alerts.assets import alert_response_sla
+from csm_analytics.alerts.resources import AlertOutboxResource
 from csm_analytics.alerts.outbox import Outbox
 from csm_analytics.serving.actions_store import ActionsStore
 from csm_analytics.serving.assets import WorkspaceStoresResource, workspace_side_store
