@@ -168,7 +168,7 @@ def test_expansion_estimate_is_bounded_by_the_documented_share_of_arr(expanded):
                           ).df().set_index("account_id")
     unbounded = con.execute(f"SELECT account_id, estimated_expansion_arr FROM "
                             f"({signals.readiness_sql(dataclasses.replace(config, estimate_max_share_of_arr=1e9))})"
-                            ).df().set_index("account_id").estimated_expansion_arr
+                            ).df().set_index("account_id").estimated_expansion_arr.reindex(bounded.index)
     assert (bounded.estimated_expansion_arr <= bounded.arr + 0.01).all()
     expected = unbounded.clip(upper=bounded.arr.round(2))
     assert (bounded.estimated_expansion_arr - expected).abs().max() < 0.011
