@@ -187,7 +187,6 @@ def _sql_health_child(raw_dir: str, threads: str = "0") -> dict:
     from csm_analytics.health.config import load_health_config
     from csm_analytics.health.pandas_reference import TABLES
     from csm_analytics.health.scoring import history_sql
-    from csm_analytics.sources.validation import _sql_literal
     from csm_analytics.world.spec import DEFAULT_AS_OF
 
     sampler = RssSampler()
@@ -198,9 +197,9 @@ def _sql_health_child(raw_dir: str, threads: str = "0") -> dict:
     if int(threads):
         con.execute(f"SET threads = {int(threads)}")
     con.execute("CREATE SCHEMA raw")
-    for table in TABLES:
-        path = _sql_literal(str(Path(raw_dir) / f"{table}.parquet"))
-        con.execute(f"CREATE VIEW raw.{table} AS SELECT * FROM read_parquet({path})")
+    for table in TABLES:  # the path goes through the Python API, not into SQL text; scans still push down
+        con.read_parquet(str(Path(raw_dir) / f"{table}.parquet")).to_view(f"parquet_{table}")
+        con.execute(f"CREATE VIEW raw.{table} AS SELECT * FROM parquet_{table}")
     con.execute(f"CREATE TABLE components AS {components_sql(DEFAULT_AS_OF, DEFAULT_AS_OF, config)}")
     con.execute(f"CREATE TABLE scores AS {history_sql(DEFAULT_AS_OF, DEFAULT_AS_OF, config, components_table='components')}")
     accounts = con.execute("SELECT count(*) FROM scores").fetchall()[0][0]
