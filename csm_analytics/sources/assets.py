@@ -70,10 +70,10 @@ def quarantine_check_result(rows_read: int, rows_rejected: int, max_share: float
 
 
 def build_source_asset(table: str) -> AssetsDefinition:
-    """raw.<table> and quarantine.<table>, written together by one step: the valid rows and the rejected ones."""
+    """raw.<table> and raw.rejected_<table>, written together by one step: the valid rows and the rejected ones."""
     model, keys, parents = CANONICAL_TABLES[table]
     key = AssetKey(["raw", table])
-    quarantine_key = AssetKey(["quarantine", table])
+    quarantine_key = AssetKey(["raw", f"rejected_{table}"])
     first_line = (model.__doc__ or f"Canonical raw table `{table}`.").strip().splitlines()[0]
 
     @multi_asset(
@@ -82,13 +82,13 @@ def build_source_asset(table: str) -> AssetsDefinition:
         specs=[
             AssetSpec(key, group_name="sources", kinds={"duckdb", "parquet"},
                       deps=[AssetKey(["raw", p]) for p in sorted(set(parents.values()))],
-                      description=first_line + f" Key: {', '.join(keys)}. Bad rows go to quarantine.{table}.",
+                      description=first_line + f" Key: {', '.join(keys)}. Bad rows go to raw.rejected_{table}.",
                       metadata={"dagster/table_name": f"raw.{table}",
                                 "dagster/column_schema": _table_schema(model, table)}),
             AssetSpec(quarantine_key, group_name="sources", kinds={"duckdb"},
                       description=f"The rows of the latest {table} file that failed validation: payload, reasons, "
                                   "file and row number (raw.rejected_rows unions every feed's).",
-                      metadata={"dagster/table_name": f"quarantine.{table}"}),
+                      metadata={"dagster/table_name": f"raw.rejected_{table}"}),
         ],
         check_specs=[AssetCheckSpec(QUARANTINE_CHECK, asset=key, blocking=True,
                                     description="Rows that failed validation and were quarantined.")],
@@ -135,9 +135,9 @@ REJECTED_KEY = AssetKey(["raw", "rejected_rows"])
 
 
 @asset(key=REJECTED_KEY, pool=WAREHOUSE_POOL, group_name="sources", kinds={"duckdb"},
-       deps=[AssetKey(["quarantine", t]) for t in CANONICAL_TABLES],
+       deps=[AssetKey(["raw", f"rejected_{t}"]) for t in CANONICAL_TABLES],
        description="Every quarantined row of every feed, with its table, reasons, file and row number: a view over "
-                   "the quarantine.<table> tables, so one query answers 'what was rejected, and why'.",
+                   "the raw.rejected_<table> tables, so one query answers 'what was rejected, and why'.",
        metadata={"dagster/table_name": "raw.rejected_rows"})
 def rejected_rows(duckdb: DuckDBResource) -> MaterializeResult:
     with duckdb.get_connection() as con:

@@ -23,12 +23,12 @@ from csm_analytics.sources.readers import (
 )
 
 REJECTED_TABLE = "raw.rejected_rows"  # a view over every feed's quarantine table (refresh_rejected_view)
-QUARANTINE_SCHEMA = "quarantine"
+QUARANTINE_PREFIX = "rejected_"
 
 
 def quarantine_table(table: str) -> str:
-    """Where a feed's quarantined rows live: one table per feed, written with the feed, so each is a declared asset."""
-    return f"{QUARANTINE_SCHEMA}.{table}"
+    """Where a feed's quarantined rows live: raw.rejected_<table>, written with the feed, so each is a declared asset."""
+    return f"raw.{QUARANTINE_PREFIX}{table}"
 
 
 REJECTED_COLUMNS = """(
@@ -174,7 +174,6 @@ def load_file(con: duckdb.DuckDBPyConnection, table: str, path: Path, model, key
     columns = sql_columns(model)
     temp = f"_src_{table}"
     con.execute("CREATE SCHEMA IF NOT EXISTS raw")
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {QUARANTINE_SCHEMA}")
     _migrate_rejected_table(con)
     try:
         source = open_source(con, path, temp)
@@ -248,8 +247,10 @@ def quarantine_summary(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, i
 
 def quarantined_feeds(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The feeds that have a quarantine table (loaded at least once into this warehouse)."""
-    return [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = ? "
-                                      "AND table_type = 'BASE TABLE' ORDER BY 1", [QUARANTINE_SCHEMA]).fetchall()]
+    rows = con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw' "
+                       "AND table_type = 'BASE TABLE' AND starts_with(table_name, ?) ORDER BY 1",
+                       [QUARANTINE_PREFIX]).fetchall()
+    return [r[0][len(QUARANTINE_PREFIX):] for r in rows]
 
 
 def refresh_rejected_view(con: duckdb.DuckDBPyConnection) -> int:
@@ -270,7 +271,7 @@ def _migrate_rejected_table(con: duckdb.DuckDBPyConnection) -> None:
     if not kind or kind[0][0] != "BASE TABLE":
         return
     for (feed,) in con.execute(f"SELECT DISTINCT table_name FROM {REJECTED_TABLE}").fetchall():
-        if not _table_exists(con, QUARANTINE_SCHEMA, feed):
+        if not _table_exists(con, "raw", QUARANTINE_PREFIX + feed):
             con.execute(f"CREATE TABLE {quarantine_table(feed)} AS SELECT * FROM {REJECTED_TABLE} WHERE table_name = ?",
                         [feed])
     con.execute(f"DROP TABLE {REJECTED_TABLE}")
