@@ -24,6 +24,7 @@ from csm_analytics.health.assets import HealthConfigResource
 from csm_analytics.lib import paths
 from csm_analytics.lib.resources import RawDataResource, duckdb_settings
 from csm_analytics.reports.briefs.assets import BriefsConfigResource
+from csm_analytics.serving.assets import WorkspaceStoresResource
 
 ENVIRONMENTS = ("local", "ci", "prod")
 PROD_REQUIRED = ("CSM_WAREHOUSE", "SLACK_BOT_TOKEN", "DAGSTER_HOME")
@@ -89,4 +90,5 @@ def resources_for(env: str | None = None) -> dict:
         "slack": _slack(env),
         "expansion_config": ExpansionConfigResource(),
         "briefs_config": BriefsConfigResource(),
+        "workspace_stores": WorkspaceStoresResource(),  # serving snapshot + side store; paths from CSM_* or data/
     }
