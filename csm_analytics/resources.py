@@ -25,6 +25,7 @@ from csm_analytics.lib import paths
 from csm_analytics.lib.warehouse import duckdb_settings
 from csm_analytics.reports.briefs.resources import BriefsConfigResource
 from csm_analytics.sources.resources import RawDataResource
+from csm_analytics.serving.resources import WorkspaceStoresResource
 
 ENVIRONMENTS = ("local", "ci", "prod")
 PROD_REQUIRED = ("CSM_WAREHOUSE", "SLACK_BOT_TOKEN", "DAGSTER_HOME")
@@ -90,4 +91,5 @@ def resources_for(env: str | None = None) -> dict:
         "slack": _slack(env),
         "expansion_config": ExpansionConfigResource(),
         "briefs_config": BriefsConfigResource(),
+        "workspace_stores": WorkspaceStoresResource(),  # serving snapshot + side store; paths from CSM_* or data/
     }

@@ -2,35 +2,25 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from dagster import AssetKey, AssetSpec, ConfigurableResource, MaterializeResult, asset, multi_asset
+from dagster import (
+    AssetKey,
+    AssetSpec,
+    MaterializeResult,
+    asset,
+    multi_asset,
+)
 from dagster_duckdb import DuckDBResource
 
 from csm_analytics.alerts.resources import AlertOutboxResource
 from csm_analytics.lib.metadata import table_md
 from csm_analytics.lib.warehouse import WAREHOUSE_POOL
-from csm_analytics.serving import locations
-from csm_analytics.serving.actions_store import ActionsStore
 from csm_analytics.serving.ingest import ingest
 from csm_analytics.serving.publish import MIRRORED, publish
+from csm_analytics.serving.resources import WorkspaceStoresResource
 
 SNAPSHOT_KEY = AssetKey(["serving", "snapshot"])
 ACTIONS_KEY = AssetKey(["raw", "workspace_actions"])
 EVENTS_KEY = AssetKey(["raw", "workspace_events"])
-
-
-class WorkspaceStoresResource(ConfigurableResource):
-    """The serving snapshot file and the workspace side store; empty = the defaults under the data folder."""
-
-    serving_path: str = ""
-    actions_path: str = ""
-
-    def serving(self) -> Path:
-        return Path(self.serving_path) if self.serving_path else locations.serving_path()
-
-    def actions(self) -> ActionsStore:
-        return ActionsStore(self.actions_path or locations.actions_path())
 
 
 @multi_asset(pool=WAREHOUSE_POOL, group_name="serving",

@@ -1,9 +1,10 @@
-"""The serving domain: side-store ingestion and the serving snapshot, with their resource."""
+"""The serving domain: side-store ingestion and the serving snapshot (resource workspace_stores is bound by
+the composition root, lib/environments.py, like every other resource)."""
 
 from dagster import Definitions
 
-from csm_analytics.serving.assets import WorkspaceStoresResource, serving_assets
+from csm_analytics.serving.assets import serving_assets
 
 
 def build_defs() -> Definitions:
-    return Definitions(assets=serving_assets, resources={"workspace_stores": WorkspaceStoresResource()})
+    return Definitions(assets=serving_assets)

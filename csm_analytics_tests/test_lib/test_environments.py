@@ -119,5 +119,5 @@ def test_every_environment_binds_every_resource_the_same_assets_need(env, tmp_pa
         Definitions.validate_loadable(defs)
         specs[name] = sorted(spec.key.to_user_string() for spec in defs.resolve_all_asset_specs())
         assert set(defs.resources) == {"duckdb", "raw_data", "health_config", "churn_settings", "alert_outbox", "slack",
-                                        "expansion_config", "briefs_config"}
+                                        "expansion_config", "briefs_config", "workspace_stores"}
     assert specs["local"] == specs["ci"] == specs["prod"]
