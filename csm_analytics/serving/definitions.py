@@ -1,5 +1,5 @@
 """The serving domain: side-store ingestion and the serving snapshot (resource workspace_stores is bound by
-the composition root, lib/environments.py, like every other resource)."""
+the composition root, csm_analytics/resources.py, like every other resource)."""
 
 from dagster import Definitions
 
