@@ -379,6 +379,8 @@ def cmd_evaluate(args) -> int:
     from csm_analytics.evaluation.__main__ import run
 
     argv = [a for a in sys.argv[1:] if a != "evaluate"] if sys.argv[1:2] == ["evaluate"] else []
+    if "--note" in argv:  # the note is printed under the header already
+        argv[argv.index("--note") + 1:argv.index("--note") + 2] = ["..."]
     return run(args, "csm-analytics evaluate" + "".join(f" {a}" for a in argv))
 
 

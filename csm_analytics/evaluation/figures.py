@@ -132,7 +132,7 @@ def coaching_figures(results: list[dict]) -> list[dict]:
     names = list(dict.fromkeys(n for r in results for n in r["coaching"]["insight"]))
     out = []
     for name in names:
-        rows = [{k: r["coaching"][k][r["coaching"]["insight"].index(name)] for k in r["coaching"]}
+        rows = [{k: _none_if_nan(r["coaching"][k][r["coaching"]["insight"].index(name)]) for k in r["coaching"]}
                 for r in results if name in r["coaching"]["insight"]]
         significant = sum(bool(x["significant"]) for x in rows)
         if rows and rows[0]["churn_rate_treated"] is None and name.startswith("Analytics adoption"):
@@ -155,6 +155,11 @@ def coaching_figures(results: list[dict]) -> list[dict]:
                          high=100 * (p1 - p0 + 1.96 * se))
         out.append(entry)
     return out
+
+
+def _none_if_nan(value):
+    """A missing value read back from a saved result is NaN (a float column) or None (an object column)."""
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 def pooled_figures(results: list[dict], reps: int = pooling.REPS) -> dict:
@@ -185,7 +190,7 @@ def target_rows(figures: dict, targets: dict[str, float]) -> list[tuple[str, str
          "met" if beyond == 0 else "missed"),
         ("expansion top-decile lift", f">= {targets['expansion_lift']:g}x", exp["lift"]["pooled"],
          exp["lift"]["pooled"].meets(targets["expansion_lift"])),
-        ("expansion forecast mean |variance|", f"<= {targets['forecast_mean_abs_variance']:.0%}",
+        ("expansion forecast mean absolute variance", f"<= {targets['forecast_mean_abs_variance']:.0%}",
          exp["forecast_abs_variance"]["pooled"],
          exp["forecast_abs_variance"]["pooled"].meets(targets["forecast_mean_abs_variance"], higher_is_better=False)),
     ]

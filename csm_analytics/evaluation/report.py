@@ -89,7 +89,7 @@ def render(results: list[dict], figures: dict, config, command: str, wall_second
               f"{len(cohorts['rows'])} cohorts. If every probability were exactly right, binomial noise alone "
               f"(`variance_noise_pp`) would leave {_num(cohorts['expected_within_if_exact'], '.0%')} within 5 pp; "
               f"the generator's true probabilities (oracle) put {_pooled(cohorts['oracle_within'], '.0%')} within. "
-              f"Cohorts beyond 10 pp: {cohorts['beyond_worst']}; largest |variance| "
+              f"Cohorts beyond 10 pp: {cohorts['beyond_worst']}; largest absolute variance "
               f"{_num(cohorts['max_abs_pp'], '.1f')} pp.", ""]
     lines += _table(["seed", "cohort", "renewals", "variance pp", "noise pp", "oracle variance pp"],
                     [[x["seed"], x["cohort"], x["contracts"], _num(x["variance_pp"], "+.1f"), _num(x["noise_pp"], ".1f"),
@@ -97,7 +97,7 @@ def render(results: list[dict], figures: dict, config, command: str, wall_second
     lines += ["", "## Expansion", ""]
     lines += _table(["figure", "pooled (95 % interval)"],
                     [["top-decile lift (expanded within 180 days)", _pooled(exp["lift"]["pooled"], ".2f")],
-                     ["forecast mean |variance| per quarter", _pooled(exp["forecast_abs_variance"]["pooled"], ".1%")]])
+                     ["forecast mean absolute variance per quarter", _pooled(exp["forecast_abs_variance"]["pooled"], ".1%")]])
     lines += ["", "## Alerts per rule", "",
               "Precision: alerts followed by churn or downgrade within 180 days; recall: churned contracts whose "
               "account got the rule's alert 365 to 60 days before the end (`marts.alert_quality`).", ""]
@@ -131,7 +131,7 @@ def render(results: list[dict], figures: dict, config, command: str, wall_second
         "precision of flags": (ew["precision"]["per_world"], ".1%"),
         "churn per renewal": (ew["base_rate"]["per_world"], ".1%"),
         "expansion lift": (exp["lift"]["per_world"], ".2f"),
-        "forecast mean |variance|": (exp["forecast_abs_variance"]["per_world"], ".1%"),
+        "forecast mean absolute variance": (exp["forecast_abs_variance"]["per_world"], ".1%"),
         "annual logo churn": ([r["facts"].get("annual_logo_churn") for r in results], ".1%"),
         "trailing-12m NRR": ([r["facts"].get("nrr_trailing_12m") for r in results], ".1%"),
     })

@@ -28,7 +28,8 @@ def _world(seed: int, flip: bool) -> dict:
                    "precision_churn_or_downgrade_180d": [0.2, 0.1], "churned_contracts": [2, 2],
                    "alerted_60d_before": [1, 2]},
         "coaching": {"insight": ["Three or more contact roles", "Analytics adoption vs nrr"], "n_treated": [4, 2],
-                     "n_control": [6, 0], "churn_rate_treated": [0.25, None], "churn_rate_control": [0.1667, None],
+                     "n_control": [6, 0], "churn_rate_treated": [0.25, float("nan")],
+                     "churn_rate_control": [0.1667, float("nan")],  # the adoption rows have no rates (NaN when saved)
                      "effect_pp": [8.33, 0.4], "p_value": [0.6, 0.3], "significant": [False, False]},
         "facts": {"oracle_churn_auc": 0.85, "annual_logo_churn": 0.08, "nrr_trailing_12m": 1.07},
     }
@@ -48,8 +49,8 @@ def test_report_states_pooled_figures_and_verdicts():
     # cohorts: 3 of 4 within 5 pp, one at -12 pp
     assert "| cohorts off by more than 10 pp | none | 1 | missed |" in text
     assert "| cohorts within +/-5 pp | >= 80% | 75.0%" in text
-    # forecast |variance|: mean of 0.10, 0.05, 0.10, 0.30 = 13.75 %
-    assert "| expansion forecast mean |variance| | <= 15% | 13.8%" in text
+    # forecast absolute variance: mean of 0.10, 0.05, 0.10, 0.30 = 13.75 %
+    assert "| expansion forecast mean absolute variance | <= 15% | 13.8%" in text
     assert "| usage_drop | 20.0% (8.1%-41.6%) | 20 | 50.0% (15.0%-85.0%) | 4 |" in text
     assert "| Analytics adoption vs nrr | rho +0.40 |  | 0 of 2 |" in text
     assert "Sum over worlds: 2.1 min; wall time of this command 2.2 min." in text
