@@ -12,7 +12,6 @@ import duckdb
 import pytest
 from dagster import (
     AssetMaterialization,
-    DagsterInstance,
     DagsterRun,
     DagsterRunStatus,
     RunRequest,

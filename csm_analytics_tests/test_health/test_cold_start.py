@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
 import pytest
 
 from csm_analytics.health.components import components_sql

@@ -115,7 +115,7 @@ def test_child_rows_of_a_quarantined_parent_say_which_parent_and_why(tmp_path, d
     tiers[0] = "Platinum"
     pq.write_table(table.set_column(table.schema.get_field_index("tier"), "tier", pa.array(tiers)), raw / "accounts.parquet")
     account = table.column("account_id")[0].as_py()
-    result = _materialize(raw, warehouse, raise_on_error=False)
+    _materialize(raw, warehouse, raise_on_error=False)
     con = duckdb.connect(str(warehouse), read_only=True)
     reasons = con.execute("SELECT DISTINCT unnest(reasons) FROM raw.rejected_rows WHERE table_name = 'contracts'").fetchall()
     con.close()
