@@ -86,7 +86,7 @@ def _training_frame(con, health, config: ChurnConfig) -> tuple[pd.DataFrame, str
     return as_model_frame(con.execute(sql).df()), covered
 
 
-@multi_asset(pool=WAREHOUSE_POOL, specs=[
+@multi_asset(name="ml__churn_model", pool=WAREHOUSE_POOL, specs=[
     AssetSpec(MODEL_KEY, group_name="churn", kinds={"sklearn", "duckdb"}, deps=RAW_DEPS,
               description="Champion churn model (calibrated), chosen on a time-based validation window; saved and "
                           "versioned."),
