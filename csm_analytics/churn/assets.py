@@ -86,7 +86,7 @@ def _training_frame(con, health, config: ChurnConfig) -> tuple[pd.DataFrame, str
     return as_model_frame(con.execute(sql).df()), covered
 
 
-@multi_asset(pool=WAREHOUSE_POOL, specs=[
+@multi_asset(name="ml__churn_model", pool=WAREHOUSE_POOL, specs=[
     AssetSpec(MODEL_KEY, group_name="churn", kinds={"sklearn", "duckdb"}, deps=RAW_DEPS,
               description="Champion churn model (calibrated), chosen on a time-based validation window; saved and "
                           "versioned."),
@@ -106,8 +106,6 @@ def churn_model_asset(duckdb: DuckDBResource, health_config: HealthConfigResourc
         record_version(con, card, path)
     rows = [(n, round(r["roc_auc"], 4), round(r["pr_auc"], 4), round(r["brier"], 4), r["rows"], r["positives"])
             for n, r in results.items()]
-    yield MaterializeResult(asset_key=VERSIONS_KEY, metadata={"latest_version": card.version,
-                                                              "model_file": MetadataValue.path(str(path))})
     yield MaterializeResult(asset_key=MODEL_KEY, metadata={
         "version": card.version, "champion": card.champion, "model_file": MetadataValue.path(str(path)),
         "champion_vs_challenger": table_md(rows, ["candidate", "ROC AUC", "PR AUC", "Brier", "rows", "positives"]),
@@ -117,6 +115,9 @@ def churn_model_asset(duckdb: DuckDBResource, health_config: HealthConfigResourc
         "validation_window": f"{card.validation_window[0]} .. {card.validation_window[1]}",
         "horizon_days": config.horizon_days, "training_rows": trained.training_rows, "training_accounts": covered,
     })
+    # after the model: a multi-asset yields its outputs in dependency order
+    yield MaterializeResult(asset_key=VERSIONS_KEY, metadata={"latest_version": card.version,
+                                                              "model_file": MetadataValue.path(str(path))})
 
 
 def _latest_model(con, churn_settings: ChurnSettingsResource):

@@ -82,7 +82,7 @@ def expansion_signals(duckdb: DuckDBResource, expansion_config: ExpansionConfigR
     )
 
 
-@multi_asset(pool=WAREHOUSE_POOL, specs=[
+@multi_asset(name="marts__expansion_forecast", pool=WAREHOUSE_POOL, specs=[
     AssetSpec(CALIBRATION_KEY, group_name="expansion", kinds={"duckdb"},
               deps=raw("expansion_opportunities", "opportunity_stage_history", "accounts", "csm_assignments",
                        "product_usage"),

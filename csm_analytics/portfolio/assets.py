@@ -41,7 +41,7 @@ RETENTION_DEPS = [RAW["contracts"], RAW["accounts"], RAW["csm_assignments"], RAW
                   AssetKey(["raw", "expansion_opportunities"])]
 
 
-@multi_asset(pool=WAREHOUSE_POOL, specs=[
+@multi_asset(name="marts__revenue_retention", pool=WAREHOUSE_POOL, specs=[
     AssetSpec(COHORTS_KEY, group_name="portfolio", kinds={"duckdb"}, deps=RETENTION_DEPS,
               description="One row per account and quarter end: the ARR at the start and end of the trailing 12 "
                           "months behind marts.revenue_retention (and the CSM scorecard)."),
