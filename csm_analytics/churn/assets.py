@@ -198,7 +198,7 @@ def churn_snapshots(context: AssetExecutionContext, duckdb: DuckDBResource, heal
 @asset(pool=WAREHOUSE_POOL, key=THRESHOLDS_KEY, group_name="churn", kinds={"duckdb"}, deps=[SNAPSHOTS_KEY, AssetKey(["raw", "contracts"])],
        description="The early-warning flag threshold of each replayed month, learned walk-forward as a flag budget "
                    "over the renewals decided before that month (fixed threshold until enough exist), and which "
-                   "model scored the month (learned, last good, or the baseline).")
+                   "model scored the month (learned, or the baseline).")
 def churn_flag_thresholds(duckdb: DuckDBResource, churn_settings: ChurnSettingsResource) -> MaterializeResult:
     config = churn_settings.load()
     with duckdb.get_connection() as con:

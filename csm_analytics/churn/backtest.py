@@ -29,7 +29,7 @@ REPLAY_COLUMNS = ["account_id", "snapshot_date", "contract_id", "churn_probabili
 
 def score_replayed(daily: pd.DataFrame, plans: dict) -> pd.DataFrame:
     """Score snapshot rows with the model chosen for their month (`replay.plan_replay`); rows of unscored months are
-    left out. model_used says which model scored the row (learned, last good, baseline) and why lives in the
+    left out. model_used says which model scored the row (learned, or the baseline) and why lives in the
     asset metadata and ml.churn_flag_thresholds.
 
     Rows are scored one at a time by the model, so scoring a frame in chunks gives the same rows."""
@@ -92,7 +92,7 @@ ORDER BY month
 
 
 def thresholds_with_models_sql(config: ChurnConfig, snapshots: str = "ml.churn_snapshots") -> str:
-    """`flag_thresholds_sql` with, per month, the model that scored it (model_used: learned, last good (month), or
+    """`flag_thresholds_sql` with, per month, the model that scored it (model_used: learned, or
     the baseline; churn/replay.py)."""
     return f"""
 SELECT t.*, m.model_used

@@ -155,7 +155,7 @@ class MonthModel:
 
     model: object
     family: str
-    used: str  # learned | last good (YYYY-MM) | baseline (warm-up) | baseline (check failed)
+    used: str  # learned | baseline (warm-up) | baseline (check failed)
     trained_through: pd.Timestamp
     training_rows: int
     reason: str
@@ -164,7 +164,7 @@ class MonthModel:
 
 def plan_replay(training: pd.DataFrame, months: list[pd.Period], candidate: str,
                 config: ChurnConfig) -> tuple[dict[pd.Period, MonthModel], list[str]]:
-    """Per month, the model that scores it (learned and checked, last good, or baseline); notes on unscored months."""
+    """Per month, the model that scores it (learned and checked, or the baseline); notes on unscored months."""
     plans, notes, to_fit = {}, [], {}
     holdout_mask = held_out(training.account_id, config.holdout_every)
     for month in months:
@@ -186,7 +186,9 @@ def plan_replay(training: pd.DataFrame, months: list[pd.Period], candidate: str,
     with ThreadPoolExecutor(max_workers=FIT_THREADS) as pool:
         fitted = dict(zip(to_fit, pool.map(
             lambda t: churn_model.fit(candidate, t[0], NUMERIC_FEATURES, CATEGORICAL_FEATURES), to_fit.values())))
-    last_good: tuple[pd.Period, MonthModel] | None = None
+    # A month whose model fails its check is scored by the month's baseline, never by "the last good model":
+    # which model that is would depend on the months a run happens to cover, and a day re-run alone must
+    # reproduce the day scored in a full replay.
     for month in sorted(plans):
         if month not in fitted:
             continue
@@ -197,14 +199,9 @@ def plan_replay(training: pd.DataFrame, months: list[pd.Period], candidate: str,
         if check.passed:
             plans[month] = MonthModel(fitted[month], candidate, "learned", month.start_time - pd.Timedelta(days=1),
                                       len(train), "passed: " + check.summary(), check)
-            last_good = (month, plans[month])
-        elif last_good is not None:
-            good_month, good = last_good
-            plans[month] = MonthModel(good.model, good.family, f"last good ({good_month})", good.trained_through,
-                                      good.training_rows, "check failed: " + "; ".join(check.failures), check)
         else:
             plans[month].used, plans[month].check = "baseline (check failed)", check
-            plans[month].reason = "check failed, no earlier model passed: " + "; ".join(check.failures)
+            plans[month].reason = "check failed: " + "; ".join(check.failures)
     return plans, notes
 
 

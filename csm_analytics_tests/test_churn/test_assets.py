@@ -103,9 +103,9 @@ def test_flag_thresholds_one_per_replayed_month(churned):
     counts = [r[0] for r in con.execute("SELECT resolved_churners FROM ml.churn_flag_thresholds ORDER BY month").fetchall()]
     assert counts == sorted(counts)
     assert "thresholds_by_month" in _metadata(result, "ml__churn_flag_thresholds")
-    # every scored month says which model scored it: learned, the last good one, or the baseline
+    # every scored month says which model scored it: learned, or the baseline
     used = {r[0] for r in con.execute("SELECT DISTINCT model_used FROM ml.churn_flag_thresholds").fetchall()}
-    assert used and all(u == "learned" or u.startswith(("last good (", "baseline (")) for u in used)
+    assert used and all(u == "learned" or u.startswith("baseline (") for u in used)
     assert "model_by_month" in _metadata(result, "ml__churn_snapshots")
 
 

@@ -128,7 +128,7 @@ def test_decided_renewals_are_counted_before_the_month():
 def test_replay_warms_up_on_the_baseline_then_falls_back_on_a_failing_model(monkeypatch):
     """Months Jan..Jun 2025. Jan: no renewal decided yet (not scored). Feb: 5 renewals (< 8 needed to learn):
     baseline (warm-up). Mar: the first learned model, which passes. Apr: its model is broken (0.35 everywhere):
-    March's model scores April. May: broken again, still March's. Jun: a good model again."""
+    April's baseline scores April. May: broken again, May's baseline. Jun: a good model again."""
     config = dataclasses.replace(CONFIG, min_baseline_renewals=3, min_learned_renewals=8,
                                  min_training_churned_contracts=1, holdout_every=3, baseline_prior_renewals=0)
     broken_months = {pd.Timestamp("2025-03-10"), pd.Timestamp("2025-04-10")}  # April and May: renewals to 10 Mar, 10 Apr
@@ -141,16 +141,21 @@ def test_replay_warms_up_on_the_baseline_then_falls_back_on_a_failing_model(monk
     plans, notes = plan_replay(_history(), months, "blend", config)
     assert notes == ["2025-01: not scored, only 0 renewals decided before it"]
     used = {str(m): p.used for m, p in plans.items()}
-    assert used == {"2025-02": "baseline (warm-up)", "2025-03": "learned", "2025-04": "last good (2025-03)",
-                    "2025-05": "last good (2025-03)", "2025-06": "learned"}
+    assert used == {"2025-02": "baseline (warm-up)", "2025-03": "learned", "2025-04": "baseline (check failed)",
+                    "2025-05": "baseline (check failed)", "2025-06": "learned"}
     assert plans[pd.Period("2025-02", "M")].family == BASELINE_FAMILY
     april = plans[pd.Period("2025-04", "M")]
-    assert isinstance(april.model, SignalModel) and april.trained_through == pd.Timestamp("2025-02-28")
+    assert april.family == BASELINE_FAMILY and april.trained_through == pd.Timestamp("2025-03-31")
     assert april.reason.startswith("check failed: held-out AUC 0.500 < 0.6; held-out mean p 0.350 vs observed 0.100")
     assert not april.check.passed
+    # a month re-run alone gets the model the full replay gave it: the choice never depends on the run's range
+    for month in months[1:]:
+        alone, _ = plan_replay(_history(), [month], "blend", config)
+        assert (alone[month].used, alone[month].family, alone[month].trained_through) == \
+            (plans[month].used, plans[month].family, plans[month].trained_through)
 
 
-def test_without_an_earlier_good_model_a_failing_one_gives_way_to_the_baseline(monkeypatch):
+def test_a_failing_model_gives_way_to_the_baseline(monkeypatch):
     config = dataclasses.replace(CONFIG, min_baseline_renewals=3, min_learned_renewals=8,
                                  min_training_churned_contracts=1, holdout_every=3, baseline_prior_renewals=0)
     monkeypatch.setattr(replay.churn_model, "fit", lambda *a: ConstantModel(0.35))
