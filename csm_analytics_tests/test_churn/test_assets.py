@@ -70,7 +70,7 @@ def test_rerunning_a_snapshot_day_replaces_it(churned, tmp_path):
     query = "SELECT list((account_id, churn_probability) ORDER BY account_id) FROM ml.churn_snapshots WHERE snapshot_date = ?"
     day = "2026-02-10"
     before = duckdb.connect(str(warehouse), read_only=True).execute(query, [day]).fetchall()[0][0]
-    snapshots = [a for a in churn_assets if a.key.path[-1] == "churn_snapshots"]
+    snapshots = [a for a in churn_assets if any(k.path[-1] == "churn_snapshots" for k in a.keys)]
     assert _run(warehouse, models, snapshots, day, day).success
     con = duckdb.connect(str(warehouse), read_only=True)
     assert_same_snapshots(con.execute(query, [day]).fetchall()[0][0], before)

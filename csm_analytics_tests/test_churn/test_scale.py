@@ -143,7 +143,7 @@ def test_replay_scored_in_chunks_equals_one_frame(warehouse, churned, tmp_path):
     before = duckdb.connect(str(warehouse), read_only=True).execute(query).fetchall()
     assert len(before) > 37 * 3 and len({r[3] for r in before}) == 2  # spans two months, so two replay models
     from csm_analytics.churn.assets import churn_assets
-    snapshots = [a for a in churn_assets if a.key.path[-1] == "churn_snapshots"]
+    snapshots = [a for a in churn_assets if any(k.path[-1] == "churn_snapshots" for k in a.keys)]
     assert _run(warehouse, models, snapshots, "2026-02-25", "2026-03-03", config_path=small_chunks).success
     assert_same_snapshots(duckdb.connect(str(warehouse), read_only=True).execute(query).fetchall(), before)
     account_days = duckdb.connect(str(warehouse), read_only=True).execute(  # one snapshot per account under contract a day
