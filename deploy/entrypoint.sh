@@ -27,7 +27,7 @@ case "$role" in
     code-server) set -- dagster code-server start -h 0.0.0.0 -p "$CODE_PORT" -m csm_analytics.definitions "$@" ;;
     webserver)   set -- dagster-webserver -h 0.0.0.0 -p "$WEB_PORT" -w "$DEPLOY_DIR/workspace.yaml" "$@" ;;
     daemon)      set -- dagster-daemon run -w "$DEPLOY_DIR/workspace.yaml" "$@" ;;
-    check)       set -- python -c "from csm_analytics.lib.environments import resources_for; resources_for('prod'); \
+    check)       set -- python -c "from csm_analytics.resources import resources_for; resources_for('prod'); \
 import dagster, csm_analytics.definitions as d; dagster.Definitions.validate_loadable(d.defs); print('csm_analytics: prod definitions load')" ;;
     *)           set -- "$role" "$@" ;;
 esac

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from csm_analytics.health.components import LOOKBACK_DAYS
@@ -61,8 +62,12 @@ def _filters(as_of: dt.date) -> dict[str, list]:
 def read_raw(raw_dir: Path, as_of: dt.date | None = None) -> dict[str, pd.DataFrame]:
     """Each table once, only the columns the score reads; with `as_of`, only the rows its windows can reach."""
     filters = _filters(as_of) if as_of else {}
-    return {t: pq.read_table(Path(raw_dir) / f"{t}.parquet", columns=cols, filters=filters.get(t))
-            .to_pandas(date_as_object=False) for t, cols in COLUMNS.items()}
+    raw = {t: pq.read_table(Path(raw_dir) / f"{t}.parquet", columns=cols, filters=filters.get(t))
+           .to_pandas(date_as_object=False) for t, cols in COLUMNS.items()}
+    # the cold-start rule needs the first day of data, which a windowed read no longer holds
+    dates = pq.read_table(Path(raw_dir) / "product_usage.parquet", columns=["usage_date"]).column("usage_date")
+    raw["product_usage"].attrs["first_day"] = pd.Timestamp(pc.min(dates).as_py())
+    return raw
 
 
 def _window(df, col, d, days, inclusive_end=True):
@@ -145,7 +150,8 @@ def health_components_pandas(raw: dict[str, pd.DataFrame], as_of: dt.date, confi
     for col in ["late_payments_180d", "overdue_invoices"]:
         s[col] = s[col].fillna(0).where(has_invoice)
     tenure = (d - s.created_date).dt.days
-    history_days = (d - raw["product_usage"].usage_date.min()).days + 1  # cold start: see components.LOOKBACK_DAYS
+    usage = raw["product_usage"]
+    history_days = (d - usage.attrs.get("first_day", usage.usage_date.min())).days + 1  # cold start: components.LOOKBACK_DAYS
     days_since_qbr = (d - s.last_qbr_date).dt.days
     out = pd.DataFrame(index=s.index)
     out["tier"] = s.tier
@@ -154,7 +160,8 @@ def health_components_pandas(raw: dict[str, pd.DataFrame], as_of: dt.date, confi
                            + 0.2 * np.minimum(s.key_events_per_user_day.fillna(0) / 0.7, 1) + 0.2 * trend_part))
     out["engagement"] = 100 * (0.4 * np.minimum(s.touches_30d / s.touches_per_month, 1)
                                + 0.6 * np.minimum(s.touches_90d / (3 * s.touches_per_month), 1))
-    out["engagement"] = out.engagement.where(history_days >= LOOKBACK_DAYS["engagement"])
+    if history_days < LOOKBACK_DAYS["engagement"]:
+        out["engagement"] = np.nan
     unknown_qbr = (tenure < s.qbr_every_days) | (history_days < s.qbr_every_days)
     out["qbr"] = np.where(s.last_qbr_date.isna(), np.where(unknown_qbr, np.nan, 0.0),
                           100 * _clamp((2 * s.qbr_every_days - days_since_qbr) / s.qbr_every_days, 0, 1))
@@ -165,7 +172,9 @@ def health_components_pandas(raw: dict[str, pd.DataFrame], as_of: dt.date, confi
     csat_part = _clamp(100 * (s.csat_180d - 2) / 3)
     out["sentiment"] = np.where(nps_part.notna() & csat_part.notna(), 0.6 * nps_part + 0.4 * csat_part,
                                 nps_part.fillna(csat_part))
-    out["relationship"] = (100 * np.minimum(s.roles_90d / 5, 1)).where(history_days >= LOOKBACK_DAYS["relationship"])
+    out["relationship"] = 100 * np.minimum(s.roles_90d / 5, 1)
+    if history_days < LOOKBACK_DAYS["relationship"]:
+        out["relationship"] = np.nan
     days_to_renewal = (s.end_date - d).dt.days
     out["renewal"] = _clamp(40 + 60 * np.minimum(tenure, 365) / 365 - 30 * (s.last_renewal_outcome == "downgraded")
                             - 10 * (days_to_renewal <= 90))

@@ -39,4 +39,4 @@ def test_cli_explain_for_a_past_day(scored):
     assert "ACC0000001" in out.stdout and "on 2025-06-01" in out.stdout
     missing = subprocess.run([sys.executable, "-m", "csm_analytics", "health", "explain", "NOPE"],
                              capture_output=True, text=True, env=env)
-    assert missing.returncode == 1 and "no health history for account 'NOPE'" in missing.stderr
+    assert missing.returncode == 1 and "Unknown account 'NOPE'" in missing.stderr  # issue 17: names brief --list
