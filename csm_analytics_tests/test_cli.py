@@ -40,6 +40,7 @@ def test_materialize_from_an_empty_data_dir(tmp_path):
     assert (data / "serving" / "serving.duckdb").exists()  # the workspace of `make run` has its snapshot
     con = duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
     assert con.execute("SELECT count(*) FROM raw.accounts").fetchall()[0][0] == 220
+    con.close()  # a reader holds the file: the restart below must find it free, as `make run` does
     runs = list((data / "dagster_home").rglob("*.db"))
     assert runs, "the run was recorded in the Dagster instance under data/dagster_home"
     # progress: one line per asset as it finishes, with rows and seconds

@@ -50,13 +50,23 @@ def test_id_taking_commands_answer_unknown_id_for_hostile_ids(warehouse, monkeyp
 
 
 @pytest.mark.parametrize("hostile", HOSTILE_IDS)
-def test_alerts_snooze_stores_a_hostile_account_verbatim(monkeypatch, tmp_path, capsys, hostile):
+def test_alerts_snooze_refuses_a_hostile_account_as_unknown(monkeypatch, tmp_path, capsys, warehouse, hostile):
+    """`alerts snooze` looks the account up with a bound parameter: a hostile id is an unknown account (issue 17
+    makes snooze refuse unknown accounts), nothing is stored, and the warehouse is untouched."""
     import sqlite3
 
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse, copy)
     monkeypatch.setenv("CSM_DATA_DIR", str(tmp_path))
-    assert main(["alerts", "snooze", hostile, "--rule", "score_drop", "--until", "2026-12-01"]) == 0
-    with sqlite3.connect(tmp_path / "alerts" / "outbox.sqlite") as con:
-        assert con.execute("SELECT account_id, rule FROM snoozes").fetchall() == [(hostile, "score_drop")]
+    monkeypatch.setenv("CSM_WAREHOUSE", str(copy))
+    assert main(["alerts", "snooze", hostile, "--rule", "score_drop", "--until", "2026-12-01"]) == 1
+    assert f"Unknown account {hostile!r}" in capsys.readouterr().err
+    with duckdb.connect(str(copy), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM raw.accounts").fetchall() == [(220,)]
+    outbox = tmp_path / "alerts" / "outbox.sqlite"
+    if outbox.exists():
+        with sqlite3.connect(outbox) as con:
+            assert con.execute("SELECT count(*) FROM snoozes").fetchall() == [(0,)]
 
 
 @pytest.fixture(scope="module")
