@@ -27,7 +27,7 @@ generate: install ## write the default demo world into data/raw (skipped when cu
 materialize: install ## generate the world if missing, then materialize every asset; non-zero on failure
 	$(BIN)/csm-analytics materialize
 
-run: install ## materialize (skipped when the warehouse is current), then serve the Dagster UI (:$(PORT)) and the CSM workspace (:$(WORKSPACE_PORT))
+run: install ## materialize (skipped when the warehouse is current), then serve the Dagster UI on http://127.0.0.1:$(PORT) and the CSM workspace on http://127.0.0.1:$(WORKSPACE_PORT)
 	$(BIN)/csm-analytics materialize --if-stale
 	@mkdir -p data/workspace; \
 	setsid $(BIN)/csm-analytics workspace --port $(WORKSPACE_PORT) > data/workspace/streamlit.log 2>&1 & ws=$$!; \
