@@ -4,7 +4,6 @@ WORLD_DIR` prints the table of docs/intake.md."""
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import shutil
 import sys
@@ -18,7 +17,7 @@ import pytest
 
 from csm_analytics.sources.validation import SourceDataError, load_table
 
-LOADED_AT = dt.datetime(2026, 10, 1, 6, 0)
+from csm_analytics_tests.test_sources.conftest import LOADED_AT  # noqa: E402
 
 
 def _rows(world: Path, table: str, n: int) -> list[dict]:
@@ -129,15 +128,6 @@ def measure(world: Path, folder: Path, con, case: Case):
     rows_in = (pq.ParquetFile(path).metadata.num_rows if path.suffix == ".parquet"
                else len(path.read_text().splitlines()) - 1)
     return result, rows_in
-
-
-@pytest.fixture
-def con(tmp_path, default_world):
-    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
-    for parent in ("csms", "accounts"):
-        load_table(con, parent, default_world, LOADED_AT)
-    yield con
-    con.close()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

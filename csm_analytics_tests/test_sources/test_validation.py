@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import shutil
 
-import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -15,7 +13,7 @@ from csm_analytics.canonical.schemas import CANONICAL_TABLES
 from csm_analytics.canonical.sql import sql_columns
 from csm_analytics.sources.validation import SourceDataError, load_table
 
-LOADED_AT = dt.datetime(2026, 10, 1, 6, 0)
+from csm_analytics_tests.test_sources.conftest import LOADED_AT  # noqa: E402
 GOOD_ROWS_KEPT = 3
 
 
@@ -52,16 +50,6 @@ def _sql_prefix(check_name: str) -> str:
     return {"greater_than_or_equal_to": "{c} >=", "greater_than": "{c} >", "less_than_or_equal_to": "{c} <=",
             "less_than": "{c} <", "in_range": "{c} BETWEEN", "isin": "{c} IN", "str_matches": "regexp_matches",
             "str_length": "length("}[check_name]
-
-
-@pytest.fixture
-def con(tmp_path, default_world):
-    """A warehouse with the parent tables (csms, accounts) loaded from the default world."""
-    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
-    for parent in ("csms", "accounts"):
-        load_table(con, parent, default_world, LOADED_AT)
-    yield con
-    con.close()
 
 
 @pytest.mark.parametrize("table", list(CANONICAL_TABLES))
