@@ -56,11 +56,10 @@ def _soonest_due(defs, limit: int) -> list[str]:
     """The `limit` accounts of marts.qbr_pipeline whose QBR is due soonest (overdue first), ties by account id."""
     from csm_analytics.reports.qbr.assets import DUE_FOR_PACKS
 
-    windows = ", ".join(f"'{w}'" for w in DUE_FOR_PACKS)
     with defs.resources["duckdb"].get_connection() as con:
         return [r[0] for r in con.execute(
-            f"SELECT account_id FROM marts.qbr_pipeline WHERE due_window IN ({windows}) "
-            f"ORDER BY next_qbr_due, account_id LIMIT {int(limit)}").fetchall()]
+            "SELECT account_id FROM marts.qbr_pipeline WHERE list_contains(?, due_window) "
+            "ORDER BY next_qbr_due, account_id LIMIT ?", [list(DUE_FOR_PACKS), int(limit)]).fetchall()]
 
 
 def _partitioned_reports(instance: DagsterInstance, verbose: bool, defs, qbr_pack_limit: int | None = None) -> bool:

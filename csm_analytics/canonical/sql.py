@@ -89,7 +89,8 @@ def _generic_checks(sql_type: str) -> tuple[tuple[str, str], ...]:
     if sql_type == "DOUBLE":
         return (("isfinite({c})", "must be a finite number (not NaN or infinity)"),)
     if sql_type in ("DATE", "TIMESTAMP"):
-        return ((f"CAST({{c}} AS DATE) BETWEEN DATE '{EARLIEST_DATE}' AND DATE '{LATEST_DATE}'",
+        return ((f"CAST({{c}} AS DATE) BETWEEN CAST({sql_literal(EARLIEST_DATE)} AS DATE) "
+                 f"AND CAST({sql_literal(LATEST_DATE)} AS DATE)",
                  f"must be between {EARLIEST_DATE} and {LATEST_DATE}"),)
     return ()
 

@@ -85,11 +85,12 @@ def top_risks(con, as_of: dt.date, n: int = 10) -> list[dict]:
     """The n accounts to worry about first (docs/reports.md#top-10-risks): At-risk band first, then Watch, then
     Healthy (unscored last); within a band, revenue at risk (ARR × churn probability) highest first; then account id.
     A Healthy account appears only when fewer than n accounts are At risk or on Watch."""
-    severity = " ".join(f"WHEN '{band}' THEN {i}" for i, band in enumerate(reversed(BANDS)))
+    worst_first = list(reversed(BANDS))  # band names come from the health config: bound, never formatted
     return fetch_dicts(con, f"""WITH {IN_FORCE}
         SELECT b.*, hs.driver_1 FROM book b
         LEFT JOIN core.account_health_score hs ON hs.account_id = b.account_id AND hs.as_of_date = $1
-        ORDER BY CASE b.band {severity} ELSE {len(BANDS)} END, revenue_at_risk DESC, account_id LIMIT {n}""", [as_of])
+        ORDER BY coalesce(nullif(list_position($2::VARCHAR[], b.band), 0), $3 + 1), revenue_at_risk DESC, account_id
+        LIMIT $4""", [as_of, worst_first, len(worst_first), int(n)])
 
 
 def top_expansions(con, as_of: dt.date, n: int = 10) -> list[dict]:
