@@ -22,6 +22,40 @@ from csm_analytics.churn.assets import churn_assets  # noqa: E402
 from csm_analytics_tests.fixtures import run_churn, run_health  # noqa: E402
 
 
+RAM_DISK = Path("/dev/shm")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """Temporary files on the RAM disk when there is one, unless --basetemp says otherwise.
+
+    Why: the suite writes hundreds of DuckDB files and Dagster instances, and SQLite (Dagster's run and event
+    storage) syncs to disk on every event; on a RAM disk the same tests run about a fifth faster. xdist's
+    workers inherit the controller's base directory, so only the controller picks it (and removes it after).
+    """
+    if config.option.basetemp is None and not hasattr(config, "workerinput") and os.access(RAM_DISK, os.W_OK):
+        config.option.basetemp = str(RAM_DISK / f"csm-analytics-tests-{os.getpid()}")
+        config._csm_ram_basetemp = config.option.basetemp
+
+
+SHARED_BUILDS = {"churned": "default_warehouse", "scored": "default_warehouse", "large_world": "large_world"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under `pytest -n N --dist loadgroup` (what `make test` runs), the tests that share an expensive session
+    fixture run on one worker, so each fixture is built once per suite rather than once per worker."""
+    for item in items:
+        group = next((g for name, g in SHARED_BUILDS.items() if name in getattr(item, "fixturenames", ())), None)
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_unconfigure(config):
+    ram_basetemp = getattr(config, "_csm_ram_basetemp", None)
+    if ram_basetemp:
+        shutil.rmtree(ram_basetemp, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def default_world(tmp_path_factory) -> Path:
     """The default demo world (220 accounts, 8 CSMs, 730 days)."""
