@@ -90,6 +90,17 @@ WHERE as_of_date > $as_of - INTERVAL {HISTORY_DAYS} DAYS AND as_of_date <= $as_o
     "health_components": """
 SELECT * FROM core.account_health_components WHERE as_of_date IN ($as_of, $as_of - INTERVAL 30 DAYS)
 """,
+    # the days in the history window on which the health config that scored the day differs from the day before's
+    # (a day scored before versions were recorded has none: never a change)
+    "health_config_changes": f"""
+WITH days AS (
+    SELECT as_of_date, min(config_version) AS config_version FROM core.account_health_history
+    WHERE as_of_date > $as_of - INTERVAL {HISTORY_DAYS + 1} DAYS AND as_of_date <= $as_of GROUP BY as_of_date
+),
+ordered AS (SELECT *, lag(config_version) OVER (ORDER BY as_of_date) AS previous_version FROM days)
+SELECT as_of_date, config_version, previous_version FROM ordered
+WHERE as_of_date > $as_of - INTERVAL {HISTORY_DAYS} DAYS AND config_version <> previous_version ORDER BY as_of_date
+""",
     "health_bands": "SELECT max(healthy_from)::DOUBLE AS healthy_from, max(watch_from)::DOUBLE AS watch_from FROM core.health_weights",
     "band_weeks": f"""
 WITH weeks AS (SELECT ($as_of - INTERVAL (7 * k) DAYS)::DATE AS week_end FROM range({BAND_WEEKS}) t(k)),

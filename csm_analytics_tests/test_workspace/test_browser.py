@@ -21,7 +21,7 @@ import pytest
 from csm_analytics.alerts.assets import alert_response_sla
 from csm_analytics.alerts.resources import AlertOutboxResource
 from csm_analytics.alerts.outbox import Outbox
-from csm_analytics.serving.actions_store import ActionsStore
+from csm_analytics.lib.actions_store import ActionsStore
 from csm_analytics.serving.assets import workspace_side_store
 from csm_analytics.serving.resources import WorkspaceStoresResource
 from csm_analytics.workspace import auth

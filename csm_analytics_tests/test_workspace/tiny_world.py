@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from csm_analytics.health.config import COMPONENTS
-from csm_analytics.serving.actions_store import ActionsStore
+from csm_analytics.lib.actions_store import ActionsStore
 from csm_analytics.serving.ingest import ingest
 from csm_analytics.serving.publish import publish
 
@@ -30,6 +30,12 @@ ACCOUNTS = [  # id, name, csm, arr, workers, score now, score 30 d ago, renewal 
     ("A3", "Gamma", "C2", 24_000, 10, 65.0, 65.0, "2026-09-01", 0.20),
     ("A4", "Delta", "C3", 36_000, 30, 55.0, 55.0, "2026-12-31", 0.10),
 ]
+
+
+# The health config: days before 2026-04-20 were scored before versions were recorded (NULL: not a change), version
+# cfg-a scored until 2026-06-09, cfg-b from 2026-06-10: the one change day in the 90-day window.
+VERSIONED_FROM = dt.date(2026, 4, 20)
+CONFIG_CHANGED_ON = dt.date(2026, 6, 10)
 
 
 def band(score: float) -> str:
@@ -46,8 +52,9 @@ def _history_rows(account_id: str, tier: str, now: float, then: float):
         lost = {c: 0.0 for c in COMPONENTS}
         pts["usage"], lost["usage"] = score - 30, 100 - score - 10  # usage carries the change
         pts["payment"], lost["payment"] = 30.0, 10.0
+        version = None if day < VERSIONED_FROM else "cfg-a" if day < CONFIG_CHANGED_ON else "cfg-b"
         rows.append((account_id, day, tier, score, band(score), *[pts[c] for c in COMPONENTS],
-                     *[lost[c] for c in COMPONENTS], None))
+                     *[lost[c] for c in COMPONENTS], None, version))
     return rows
 
 
@@ -72,7 +79,7 @@ def build_warehouse(path: Path) -> None:
     pts = ", ".join(f"pts_{c} DOUBLE" for c in COMPONENTS)
     lost = ", ".join(f"lost_{c} DOUBLE" for c in COMPONENTS)
     con.execute(f"CREATE TABLE core.account_health_history (account_id VARCHAR, as_of_date DATE, tier VARCHAR, "
-                f"health_score DOUBLE, band VARCHAR, {pts}, {lost}, trend_30d DOUBLE)")
+                f"health_score DOUBLE, band VARCHAR, {pts}, {lost}, trend_30d DOUBLE, config_version VARCHAR)")
     comps = ", ".join(f"{c} DOUBLE" for c in COMPONENTS)
     con.execute(f"CREATE TABLE core.account_health_components (account_id VARCHAR, as_of_date DATE, tier VARCHAR, {comps})")
     for i, (acc, name, csm, arr, workers, now, then, end, p) in enumerate(ACCOUNTS):
