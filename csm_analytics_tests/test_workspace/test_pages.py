@@ -100,6 +100,21 @@ def test_the_snapshot_publishes_only_real_config_changes(workspace_env):
             (dt.date(2026, 6, 10), "cfg-b", "cfg-a")]
 
 
+def test_adoption_uses_real_workspace_logins_where_they_exist(app_as, workspace_env):
+    """tiny_world.REAL_LOGINS: C1 simulated 7 a week (adopted); C2 real from 05-20: 3, 3, 3, 2 (2.75 a week, not
+    adopted although its simulated logins would be 7 a week); C3 switched on 06-20: weeks 0, 5, 7, 7 (mixed)."""
+    import duckdb
+
+    with duckdb.connect(str(workspace_env["serving"]), read_only=True) as con:
+        rows = con.execute("SELECT csm_id, logins_week_0, logins_week_1, logins_week_2, logins_week_3, "
+                           "logins_per_week_28d, adopted, login_source FROM adoption ORDER BY csm_id").fetchall()
+    assert rows == [("C1", 7, 7, 7, 7, 7.0, True, "simulated"), ("C2", 3, 3, 3, 2, 2.75, False, "workspace"),
+                    ("C3", 0, 5, 7, 7, 4.75, False, "mixed")]
+    at = app_as("vp", "leadership")
+    assert metrics(at)["CSMs adopting (≥ 3 logins/week)"] == "1"
+    assert "Logins: mixed for 1 CSM, simulated for 1 CSM, workspace for 1 CSM." in [c.value for c in at.caption]
+
+
 def test_a_csm_cannot_open_another_csms_account_by_query_parameter(app_as):
     at = app_as("c2", "account", account="A1")
     assert not at.exception

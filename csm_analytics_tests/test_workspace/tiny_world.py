@@ -108,8 +108,9 @@ def build_warehouse(path: Path) -> None:
     con.execute("INSERT INTO raw.qbrs VALUES ('Q1', 'A1', 'C1', DATE '2026-04-01', 'roadmap', 'fix payroll export; train admins', "
                 "'admin', 7, false, false)")
     con.execute("CREATE TABLE raw.dashboard_logins (csm_id VARCHAR, login_at TIMESTAMP, page VARCHAR)")
-    con.execute("INSERT INTO raw.dashboard_logins SELECT 'C1', TIMESTAMP '2026-06-29 09:00' - INTERVAL (d) DAY, 'home' "
-                "FROM range(14) t(d)")  # 14 logins in 28 days = 3.5 a week
+    # simulated logins, one a day at 09:00 from 2026-06-03 to 2026-06-30 for each CSM (REAL_LOGINS replace some)
+    con.execute("INSERT INTO raw.dashboard_logins SELECT c, TIMESTAMP '2026-06-30 09:00' - INTERVAL (d) DAY, 'home' "
+                "FROM range(28) t(d), (VALUES ('C1'), ('C2'), ('C3')) v(c)")
     con.execute("CREATE TABLE alerts.alert_events (alert_key VARCHAR, rule VARCHAR, severity VARCHAR, account_id VARCHAR, "
                 "csm_id VARCHAR, event_date DATE, headline VARCHAR)")
     con.executemany("INSERT INTO alerts.alert_events VALUES (?, ?, ?, ?, ?, ?, ?)", [
@@ -172,11 +173,24 @@ def build_warehouse(path: Path) -> None:
     con.close()
 
 
+# Real workspace logins (10:00 UTC). Adoption window: the four weeks 06-24..06-30 (week 0), 06-17..06-23, 06-10..06-16,
+# 06-03..06-09 (week 3). C1: none, its 28 simulated logins count: 7 a week, adopted, source simulated.
+# C2: first real login 05-20 (before the window): only real ones count, 3, 3, 3 and 2 a week: 11 / 4 = 2.75 a week,
+#     not adopted (its 7 simulated a week are replaced), source workspace.
+# C3: first real login 06-20 10:00, inside the window: simulated 06-03..06-20 09:00 (18) + that real one = 19,
+#     weeks 0, 5, 7, 7 (4.75 a week), not adopted, source mixed.
+REAL_LOGINS = [("c2", "C2", dt.date(2026, 5, 20))] + [
+    ("c2", "C2", AS_OF - dt.timedelta(days=7 * week + d)) for week in range(4) for d in (0, 2, 4)[:3 if week < 3 else 2]] + [
+    ("c3", "C3", dt.date(2026, 6, 20))]
+
+
 def build_snapshot(folder: Path, outbox_rows: list[dict] | None = None) -> tuple[Path, Path, Path]:
     """(warehouse, serving snapshot, side store) in `folder`, the snapshot published from the warehouse."""
     warehouse, serving, actions = folder / "warehouse.duckdb", folder / "serving" / "serving.duckdb", folder / "actions.sqlite"
     build_warehouse(warehouse)
     store = ActionsStore(actions)
+    for username, csm_id, day in REAL_LOGINS:
+        store.record_event(username=username, csm_id=csm_id, role="csm", event="login", at=f"{day}T10:00:00+00:00")
     with duckdb.connect(str(warehouse)) as con:
         ingest(con, store)
         publish(con, serving, outbox_rows if outbox_rows is not None else DEFAULT_OUTBOX)
