@@ -92,7 +92,7 @@ def test_csm_acknowledges_an_alert_in_the_browser_and_the_sla_mart_counts_it(ser
         page = browser.new_page()
         _login(page, server["url"], "c1", "account_drill?account=A1")
         expect(page.get_by_text("A1 · Acme <b>Corp</b>")).to_be_visible(timeout=30_000)  # shown as text, escaped
-        expect(page.get_by_text("$48,000")).to_be_visible()  # revenue at risk = 0.40 x 120,000
+        expect(page.get_by_text("$48,000", exact=True)).to_be_visible()  # revenue at risk = 0.40 x 120,000
 
         page.get_by_role("link", name="Alerts & actions").click()
         expect(page.get_by_role("heading", name="Alerts & actions")).to_be_visible(timeout=30_000)
