@@ -45,6 +45,10 @@ def prepare(data_dir: Path, accounts: int) -> dict:
         return {}
     gen = _child("generate", accounts, data_dir / "raw")
     mat = _child("materialize", data_dir, accounts, "full")
+    if not mat.get("ok"):  # the snapshot may still be complete (e.g. only a report failed): publish_times will tell
+        print(f"warning: materializing the {accounts:,}-account world in {data_dir} reported a failed step; if the "
+              "publish below fails, run `python -m csm_analytics.bench --child materialize DIR N full` to see it",
+              file=sys.stderr)
     return {"generate_s": gen["seconds"], "materialize_s": mat.get("seconds")}
 
 
