@@ -229,6 +229,20 @@ def poll_acknowledgments(outbox: Outbox, transport) -> int:
     return poll_acknowledgments_after(outbox, transport)[0]
 
 
+def apply_workspace_responses(outbox: Outbox, responses: list[dict]) -> Counter:
+    """Carry what users answered in the workspace app into the outbox, so the sensor treats it like Slack:
+    an acknowledgment stops the SLA clock and the escalation (the earlier of app and ✅ wins: an alert already
+    acknowledged keeps its time), a dismissal means the alert is never sent or escalated (as `alerts dismiss`).
+
+    `responses`: rows of the side store's `alert_responses()` (alert_key, action, recorded_at, username).
+    Idempotent, so every tick can apply the whole list."""
+    acks = [(r["alert_key"], f"workspace:{r['username']}", r["recorded_at"]) for r in responses
+            if r["action"] == "acknowledge"]
+    done = Counter(acknowledged=outbox.acknowledge_many(acks) if acks else 0)
+    done["dismissed"] = sum(outbox.dismiss(r["alert_key"]) for r in responses if r["action"] == "dismiss")
+    return done
+
+
 def escalate_breaches(outbox: Outbox, transport, config: AlertConfig, now: dt.datetime, owner: str | None = None,
                       deadline: float | None = None) -> int:
     """Post SLA breaches (sent, unacknowledged past the SLA) to the ops channel for the CSM's manager, once each."""

@@ -217,6 +217,20 @@ class Outbox:
                               "WHERE alert_key = ? AND acknowledged_at IS NULL", (at or _now(), by, alert_key))
         return cur.rowcount == 1
 
+    def acknowledge_many(self, acks: list[tuple[str, str, str]]) -> int:
+        """(alert_key, by, at) each; in one transaction. Returns how many open alerts this acknowledged.
+
+        An alert merged into an open one (its event only updated that alert's Slack message) acknowledges that
+        open alert too: the message the CSM answered is the open alert's, and it is the one that would escalate."""
+        rows = [(at, by, key) for key, by, at in acks]
+        with self.transaction() as con:
+            before = con.total_changes
+            con.executemany("UPDATE alerts SET acknowledged_at = ?, acknowledged_by = ? "
+                            "WHERE alert_key = ? AND acknowledged_at IS NULL", rows)
+            con.executemany("UPDATE alerts SET acknowledged_at = ?, acknowledged_by = ? WHERE acknowledged_at IS NULL "
+                            "AND alert_key = (SELECT merged_into FROM alerts WHERE alert_key = ?)", rows)
+            return con.total_changes - before
+
     def dismiss(self, alert_key: str) -> bool:
         with self.connect() as con:
             cur = con.execute("UPDATE alerts SET status = 'suppressed', status_reason = 'dismissed' "

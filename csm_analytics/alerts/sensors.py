@@ -19,14 +19,16 @@ from dagster import (
 from csm_analytics.alerts import delivery
 from csm_analytics.alerts.resources import AlertOutboxResource
 from csm_analytics.alerts.slack import SlackMessenger
+from csm_analytics.lib.actions_store import SideStoreError
 
 # Seconds between ticks; the scenario tests shorten it (with DAGSTER_SENSOR_GRPC_TIMEOUT_SECONDS) to stay quick.
 SENSOR_INTERVAL_SECONDS = int(os.environ.get("CSM_ALERT_SENSOR_INTERVAL_SECONDS", "30"))
 
 
 @sensor(minimum_interval_seconds=SENSOR_INTERVAL_SECONDS, default_status=DefaultSensorStatus.RUNNING,
-        description="Delivers pending alerts from the outbox, polls ✅ acknowledgments and escalates SLA breaches, "
-                    "within a time budget per tick. Reads only the SQLite outbox, never the DuckDB warehouse.")
+        description="Applies acknowledgments and dismissals made in the workspace app, delivers pending alerts from "
+                    "the outbox, polls ✅ acknowledgments and escalates SLA breaches, within a time budget per tick. "
+                    "Reads only the SQLite outbox and the workspace side store, never the DuckDB warehouse.")
 def alert_delivery_sensor(context: SensorEvaluationContext, alert_outbox: AlertOutboxResource, slack: SlackMessenger):
     """The cursor holds where the ✅ polling stopped when the budget ran out (`ack_poll_after_seq`): the next
     tick resumes there, so every open alert is polled in turn however many there are. Pending alerts need no
@@ -36,6 +38,11 @@ def alert_delivery_sensor(context: SensorEvaluationContext, alert_outbox: AlertO
     cursor = json.loads(context.cursor) if context.cursor else {}
     poll_from = int(cursor.get("ack_poll_after_seq", 0))
     now = dt.datetime.now(dt.timezone.utc)
+    try:  # first: an alert acknowledged in the app is not escalated, a dismissed one not sent
+        answered = delivery.apply_workspace_responses(outbox, alert_outbox.workspace_responses())
+    except SideStoreError as exc:
+        answered = {}
+        context.log.warning(f"workspace acknowledgments not applied this tick: {exc}")
     transport = slack.transport()
     report = delivery.deliver_pending(outbox, transport, config, now, deadline=deadline)
     acked = escalated = 0
@@ -47,7 +54,8 @@ def alert_delivery_sensor(context: SensorEvaluationContext, alert_outbox: AlertO
             escalated = delivery.escalate_breaches(outbox, transport, config, now, deadline=deadline)
         except Exception as exc:  # noqa: BLE001 - Slack down: acks and escalations wait for the next tick
             context.log.warning(f"acknowledgments/escalations deferred: {type(exc).__name__}: {str(exc)[:200]}")
-    summary = dict(report.outcomes) | {"acknowledged": acked, "escalated": escalated}
+    summary = dict(report.outcomes) | {"acknowledged": acked, "escalated": escalated} | {
+        f"workspace_{k}": v for k, v in answered.items()}
     context.log.info(f"alerts: {summary}" + (f"; stopped: {report.stopped}" if report.stopped else ""))
     new_cursor = json.dumps({"ack_poll_after_seq": poll_from})
     if not any(summary.values()):

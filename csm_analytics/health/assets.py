@@ -24,6 +24,7 @@ from csm_analytics.health import charts
 from csm_analytics.health.components import components_sql
 from csm_analytics.health.resources import HealthConfigResource
 from csm_analytics.health.scoring import (
+    add_config_version_column,
     history_sql,
     score_sql,
     transitions_sql,
@@ -87,22 +88,26 @@ def account_health_components(context: AssetExecutionContext, duckdb: DuckDBReso
 
 @asset(pool=WAREHOUSE_POOL, key=HISTORY_KEY, group_name="health", kinds={"duckdb"}, partitions_def=HISTORY_PARTITIONS,
        backfill_policy=BackfillPolicy.single_run(), deps=[COMPONENTS_KEY, WEIGHTS_KEY],
-       description="Daily health score, band, points per component and 30-day trend per account.",
+       description="Daily health score, band, points per component and 30-day trend per account, with the "
+                   "version of the health config that scored the day.",
        check_specs=[AssetCheckSpec("scores_in_0_100", asset=HISTORY_KEY, blocking=True),
                     AssetCheckSpec("no_duplicate_account_day", asset=HISTORY_KEY, blocking=True)])
 def account_health_history(context: AssetExecutionContext, duckdb: DuckDBResource,
                            health_config: HealthConfigResource) -> MaterializeResult:
     start, end = _range(context)
+    config = health_config.load()
     with duckdb.get_connection() as con:
+        if add_config_version_column(con):
+            context.log.info("core.account_health_history: added config_version (NULL on the days scored before)")
         rows = replace_date_range(con, "core.account_health_history", "as_of_date", start, end,
-                                  history_sql(start, end, health_config.load()))
+                                  history_sql(start, end, config))
         con.execute(trend_update_sql(start, end))
         out_of_range, duplicates = con.execute(
             """SELECT (SELECT count(*) FROM core.account_health_history WHERE NOT health_score BETWEEN 0 AND 100),
                       (SELECT count(*) FROM (SELECT 1 FROM core.account_health_history
                                              GROUP BY account_id, as_of_date HAVING count(*) > 1))""").fetchall()[0]
     return MaterializeResult(
-        metadata={"dagster/row_count": rows, "range": f"{start} .. {end}"},
+        metadata={"dagster/row_count": rows, "range": f"{start} .. {end}", "config_version": config.version()},
         check_results=[
             AssetCheckResult(check_name="scores_in_0_100", passed=out_of_range == 0, metadata={"out_of_range": out_of_range}),
             AssetCheckResult(check_name="no_duplicate_account_day", passed=duplicates == 0, metadata={"duplicates": duplicates}),

@@ -6,6 +6,8 @@ message that names the file and the profile to fix.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import tomllib
 from dataclasses import dataclass
@@ -58,6 +60,13 @@ class HealthConfig:
         if "tier_targets" not in sql:
             return sql
         return f"WITH tier_targets AS (SELECT * FROM {self.targets_sql()}) SELECT * FROM ({sql})"
+
+    def version(self) -> str:
+        """A short fingerprint of what decides a score (bands, tier targets, weights), not of the file's text:
+        a comment or a reordering is not a new version. Each history day records the version that scored it."""
+        content = {"healthy": self.healthy, "watch": self.watch, "weights": self.weights,
+                   "targets": {tier: [t.touches_per_month, t.qbr_every_days] for tier, t in self.targets.items()}}
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:12]
 
     def band(self, score: float) -> str:
         return BANDS[0] if score >= self.healthy else BANDS[1] if score >= self.watch else BANDS[2]

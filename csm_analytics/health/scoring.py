@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from csm_analytics.canonical.sql import sql_literal
 from csm_analytics.health.config import COMPONENTS, HealthConfig
 
 
@@ -26,7 +27,8 @@ def band_sql(score: str, config: HealthConfig) -> str:
 
 def history_sql(start: dt.date, end: dt.date, config: HealthConfig,
                 components_table: str = "core.account_health_components") -> str:
-    """One row per account-day in [start, end]: score, band, points and lost points per component.
+    """One row per account-day in [start, end]: score, band, points and lost points per component, and the
+    version of the health config that scored it (`HealthConfig.version`), so the days it changed can be shown.
 
     `trend_30d` is left NULL here and filled by `trend_update_sql`, which needs
     the 29 days before the range as well.
@@ -56,10 +58,24 @@ SELECT account_id, as_of_date, any_value(tier) AS tier,
     {band_sql('round(sum(points ORDER BY component), 2)', config)} AS band,
     {points},
     {lost},
-    CAST(NULL AS DOUBLE) AS trend_30d
+    CAST(NULL AS DOUBLE) AS trend_30d,
+    {sql_literal(config.version())} AS config_version
 FROM scored
 GROUP BY account_id, as_of_date
 """
+
+
+def add_config_version_column(con, table: str = "core.account_health_history") -> bool:
+    """Give a history written before config versions were recorded its `config_version` column (NULL, unknown, on
+    the days already there), so the next daily run appends to it rather than refusing the changed columns.
+    Returns whether the column was added."""
+    schema, name = table.split(".")
+    have = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
+                                      [schema, name]).fetchall()}
+    if not have or "config_version" in have:
+        return False
+    con.execute(f"ALTER TABLE {table} ADD COLUMN config_version VARCHAR")
+    return True
 
 
 def trend_update_sql(start: dt.date, end: dt.date, table: str = "core.account_health_history") -> str:

@@ -36,6 +36,12 @@ def outbox_dir() -> Path:
     return data_dir() / "outbox"
 
 
+def workspace_actions_path() -> Path:
+    """`CSM_WORKSPACE_ACTIONS`, or data/workspace/actions.sqlite: the workspace side store (written by the app,
+    ingested by the serving domain, read by the alert sensor for acknowledgments)."""
+    return Path(os.environ.get("CSM_WORKSPACE_ACTIONS") or data_dir() / "workspace" / "actions.sqlite")
+
+
 def ensure_dagster_home() -> Path:
     """Point DAGSTER_HOME at data/dagster_home (unless set) and write its dagster.yaml once.
 

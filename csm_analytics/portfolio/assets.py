@@ -5,7 +5,8 @@ from dagster_duckdb import DuckDBResource
 
 from csm_analytics.health.resources import HealthConfigResource
 from csm_analytics.lib.metadata import preview, rows_md, table_md
-from csm_analytics.lib.warehouse import WAREHOUSE_POOL, replace_table
+from csm_analytics.lib.warehouse import WAREHOUSE_POOL, replace_table, table_exists
+from csm_analytics.portfolio.adoption import with_csm_logins
 from csm_analytics.portfolio.coaching import (
     CSM_ADOPTION_SQL,
     RENEWALS_SQL,
@@ -149,7 +150,8 @@ def csm_scorecard(duckdb: DuckDBResource) -> MaterializeResult:
 
 @asset(pool=WAREHOUSE_POOL, key=["marts", "coaching_insights"], group_name="portfolio", kinds={"duckdb", "scipy"},
        deps=[AssetKey(["core", "account_health_history"]), AssetKey(["core", "account_health_components"]),
-             AssetKey(["marts", "revenue_retention"]), RAW["contracts"], RAW["qbrs"], AssetKey(["raw", "dashboard_logins"])],
+             AssetKey(["marts", "revenue_retention"]), RAW["contracts"], RAW["qbrs"], AssetKey(["raw", "dashboard_logins"]),
+             AssetKey(["raw", "workspace_events"])],
        description="Activity patterns against renewal outcomes, and analytics adoption against results: effect size, "
                    "95 % CI or p-value and sample size; only significant differences are stated as findings.")
 def coaching_insights(duckdb: DuckDBResource, health_config: HealthConfigResource) -> MaterializeResult:
@@ -157,7 +159,7 @@ def coaching_insights(duckdb: DuckDBResource, health_config: HealthConfigResourc
 
     with duckdb.get_connection() as con:
         renewals = con.execute(health_config.load().with_tier_targets(RENEWALS_SQL)).df()
-        csms = con.execute(CSM_ADOPTION_SQL).df()
+        csms = con.execute(with_csm_logins(CSM_ADOPTION_SQL, table_exists(con, "raw.workspace_events"))).df()
     frame = pd.DataFrame(renewal_insights(renewals) + adoption_insights(csms))
     with duckdb.get_connection() as con:
         rows = replace_table(con, "marts.coaching_insights", "SELECT * FROM frame", frame=frame)
@@ -185,17 +187,20 @@ def rebalancing_plan(duckdb: DuckDBResource) -> MaterializeResult:
 KPI_DEPS = [AssetKey(["marts", t]) for t in ("revenue_retention", "alert_response_sla", "qbr_records", "account_plan_status",
                                              "csm_portfolio")] + [
     AssetKey(["core", "account_health_components"]), AssetKey(["core", "account_health_history"])] + [
-    AssetKey(["raw", t]) for t in ("expansion_opportunities", "support_tickets", "dashboard_logins", "csms", "csm_assignments")]
+    AssetKey(["raw", t]) for t in ("expansion_opportunities", "support_tickets", "dashboard_logins", "workspace_events", "csms",
+                                   "csm_assignments")]
 
 
 @asset(pool=WAREHOUSE_POOL, key=["marts", "cs_ops_kpis"], group_name="portfolio", kinds={"duckdb"}, deps=KPI_DEPS,
-       description="The CS-ops KPI table: KPI, coverage, numerator, denominator, value, target, vs target.")
+       description="The CS-ops KPI table: KPI, coverage, numerator, denominator, value, target, vs target, and the "
+                   "source where it can differ (data adoption: workspace or simulated logins per CSM).")
 def cs_ops_kpis(duckdb: DuckDBResource, health_config: HealthConfigResource) -> MaterializeResult:
     import pandas as pd
 
     with duckdb.get_connection() as con:
         values = kpi_rows(con, health=health_config.load())
-        frame = pd.DataFrame(values, columns=["kpi", "coverage", "numerator", "denominator", "value", "target", "vs_target"])
+        frame = pd.DataFrame(values, columns=["kpi", "coverage", "numerator", "denominator", "value", "target", "vs_target",
+                                              "source"])
         rows = replace_table(con, "marts.cs_ops_kpis", "SELECT * FROM frame", frame=frame)
     return MaterializeResult(metadata={"dagster/row_count": rows,
                                        "kpis": MetadataValue.md(rows_md(display_rows(values), list(frame.columns)))})

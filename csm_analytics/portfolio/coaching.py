@@ -13,6 +13,7 @@ import math
 
 import pandas as pd
 from csm_analytics.canonical.ownership import OWNER_PERIODS
+from csm_analytics.portfolio.adoption import login_source_sql
 from scipy.stats import fisher_exact, spearmanr
 
 ALPHA = 0.05
@@ -78,11 +79,19 @@ def renewal_insights(renewals: pd.DataFrame) -> list[dict]:
     ]
 
 
+def login_sources(sources: pd.Series) -> str:
+    """How many CSMs each login source served, as `source_summary_sql` words it: `simulated for 5 CSMs, ...`."""
+    counts = sources.value_counts().sort_index()
+    return ", ".join(f"{source} for {n} CSM{'' if n == 1 else 's'}" for source, n in counts.items())
+
+
 def adoption_insights(csms: pd.DataFrame) -> list[dict]:
-    """CSMs' analytics usage against NRR, logo retention and health change (Spearman, across CSMs)."""
+    """CSMs' analytics usage (logins from 52 weeks before the last quarter end on, per 52 weeks; real workspace logins
+    where they exist, `portfolio/adoption.py`) against NRR, logo retention and health change (Spearman, across
+    CSMs). Each finding names the login source of the CSMs it compared."""
     out = []
     for outcome in ("nrr", "logo_retention", "health_change"):
-        data = csms[["logins_per_week", outcome]].dropna()
+        data = csms[["logins_per_week", outcome, "login_source"]].dropna(subset=["logins_per_week", outcome])
         n = len(data)
         rho, p = (spearmanr(data.logins_per_week, data[outcome]) if n >= 4 else (float("nan"), float("nan")))
         significant = bool(n >= 4 and p < ALPHA)
@@ -92,21 +101,24 @@ def adoption_insights(csms: pd.DataFrame) -> list[dict]:
                     "p_value": None if math.isnan(p) else round(float(p), 5), "significant": significant,
                     "finding": (f"CSMs who use the analytics more have {'higher' if rho > 0 else 'lower'} {outcome} "
                                 f"(Spearman rho = {rho:.2f}, n = {n}, p = {p:.3g})" if significant else
-                                f"Analytics adoption vs {outcome}: no significant correlation (n = {n} CSMs)")})
+                                f"Analytics adoption vs {outcome}: no significant correlation (n = {n} CSMs)")
+                               + (f"; logins: {login_sources(data.login_source)}" if n else "")})
     return out
 
 
 CSM_ADOPTION_SQL = f"""
 WITH last AS (SELECT max(quarter_end) AS q FROM marts.revenue_retention),
-logins AS (SELECT csm_id, count(*) / 52.0 AS logins_per_week FROM raw.dashboard_logins, last
-           WHERE login_at::DATE > q - 364 GROUP BY csm_id),
+logins AS (SELECT csm_id, count(*) / 52.0 AS logins_per_week FROM csm_logins, last
+           WHERE login_at::DATE > q - 364 GROUP BY csm_id),  -- logins after q count too (docs/metrics.md)
 health AS (SELECT csm_id, avg(health_score) FILTER (as_of_date = (SELECT q FROM last))
                         - avg(health_score) FILTER (as_of_date = (SELECT q - 364 FROM last)) AS health_change
            FROM core.account_health_history h JOIN {OWNER_PERIODS} o ON o.account_id = h.account_id
             AND h.as_of_date BETWEEN o.valid_from AND coalesce(o.valid_to, DATE '9999-12-31')
            GROUP BY csm_id)
-SELECT s.csm_id, coalesce(l.logins_per_week, 0) AS logins_per_week, r.nrr, r.logo_retention, h.health_change
+SELECT s.csm_id, coalesce(l.logins_per_week, 0) AS logins_per_week, r.nrr, r.logo_retention, h.health_change,
+       {login_source_sql("(SELECT q FROM last) - 363", "DATE '9999-12-31'")} AS login_source
 FROM raw.csms s LEFT JOIN logins l USING (csm_id) LEFT JOIN health h USING (csm_id)
+LEFT JOIN csm_login_switch sw USING (csm_id)
 LEFT JOIN marts.revenue_retention r ON r.dimension = 'csm' AND r.dimension_value = s.csm_id
  AND r.quarter_end = (SELECT q FROM last)
 """

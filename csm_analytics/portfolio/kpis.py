@@ -1,5 +1,6 @@
 """The CS-ops KPI table and CSM portfolios. Each KPI is one SQL query returning
-(coverage, numerator, denominator, value); definitions in docs/metrics.md.
+(coverage, numerator, denominator, value), and where its data can come from more than one source, one more
+query naming the source used; definitions in docs/metrics.md.
 
 A KPI whose inputs do not exist yet (say, no alert has ever been delivered) gets coverage 0
 and a blank value instead of a made-up number.
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 from csm_analytics.canonical.calendar import LAST_DATA_DAY
 from csm_analytics.canonical.ownership import OWNER_PERIODS
 from csm_analytics.health.config import HealthConfig
+from csm_analytics.lib.warehouse import table_exists
+from csm_analytics.portfolio.adoption import csm_adoption_sql, source_summary_sql, with_csm_logins
 
 LAST_DAY = LAST_DATA_DAY
 LATEST_RETENTION = ("FROM marts.revenue_retention WHERE dimension = 'all' "
@@ -28,6 +31,7 @@ class Kpi:
     high: float | None = None  # value must be <= high
     unit: str = "pct"  # how the value reads (lib.display.cell kinds, plus hours/days/per100): ratios as percentages
     parts: str = "int"  # how the numerator and denominator read: counts, or money
+    source: str | None = None  # SQL, one text: which data the figure used, where it can differ (e.g. real or simulated)
 
 
 KPIS = [
@@ -71,17 +75,11 @@ KPIS = [
     Kpi("CSM utilization (clients / capacity)", "80-100 %", """
         SELECT count(*), sum(client_count), sum(capacity), sum(client_count) / sum(capacity) FROM marts.csm_portfolio""",
         low=0.80, high=1.00),
-    # week w = the 7 days ending T - 7w; a CSM adopts when each of the 4 weeks has 3 logins or more
+    # week w = the 7 days ending T - 7w; a CSM adopts when each of the 4 weeks has 3 logins or more; real workspace
+    # logins replace the simulated ones per CSM from the first (portfolio/adoption.py)
     Kpi("Data adoption (CSMs using the analytics >= 3x in each of the last 4 weeks)", "> 80 %", f"""
-        WITH weekly AS (
-            SELECT csm_id, ({LAST_DAY} - login_at::DATE) // 7 AS week, count(*) AS logins FROM raw.dashboard_logins
-            WHERE login_at::DATE BETWEEN {LAST_DAY} - 27 AND {LAST_DAY} GROUP BY ALL),
-        adopted AS (
-            SELECT s.csm_id, min(coalesce(w.logins, 0)) >= 3 AS adopted
-            FROM raw.csms s CROSS JOIN range(4) r(week)
-            LEFT JOIN weekly w ON w.csm_id = s.csm_id AND w.week = r.week
-            GROUP BY s.csm_id)
-        SELECT count(*), count(*) FILTER (adopted), count(*), avg(adopted::INT) FROM adopted""", low=0.80),
+        SELECT count(*), count(*) FILTER (adopted), count(*), avg(adopted::INT) FROM ({csm_adoption_sql(LAST_DAY)})""",
+        low=0.80, source=source_summary_sql(csm_adoption_sql(LAST_DAY))),
     Kpi("Time to full portfolio for new CSMs (median days)", "< 8 weeks (56 days)", f"""
         WITH new_csms AS (SELECT csm_id, start_date FROM raw.csms WHERE start_date > {LAST_DAY} - 730),
         books AS (SELECT n.csm_id, n.start_date, a.valid_from,
@@ -107,18 +105,21 @@ KPIS = [
 
 
 def kpi_rows(con, kpis: list[Kpi] = KPIS, health: HealthConfig | None = None) -> list[tuple]:
-    """(KPI, coverage, numerator, denominator, value, target, vs target) for every KPI.
+    """(KPI, coverage, numerator, denominator, value, target, vs target, source) for every KPI.
 
-    `health` supplies the tier targets to the KPIs that read `tier_targets`."""
+    `health` supplies the tier targets to the KPIs that read `tier_targets`; the logins come from the workspace
+    where it has recorded any (`csm_logins`). `source` is blank for a KPI with one possible source."""
+    real_events = table_exists(con, "raw.workspace_events")
     out = []
     for kpi in kpis:
-        sql = health.with_tier_targets(kpi.sql) if health else kpi.sql
+        sql = with_csm_logins(health.with_tier_targets(kpi.sql) if health else kpi.sql, real_events)
         coverage, numerator, denominator, value = con.execute(sql).fetchall()[0]
         coverage = int(coverage or 0)
         if coverage == 0:
             numerator = denominator = value = None
+        source = con.execute(with_csm_logins(kpi.source, real_events)).fetchall()[0][0] if kpi.source else None
         out.append((kpi.name, coverage, _num(numerator), _num(denominator), _num(value, 4), kpi.target,
-                    vs_target(kpi, value if coverage else None)))
+                    vs_target(kpi, value if coverage else None), source))
     return out
 
 
@@ -136,8 +137,8 @@ def display_rows(rows: list[tuple], kpis: list[Kpi] = KPIS) -> list[list]:
         return cell(v, "pct1" if unit == "pct" else unit)
 
     return [[name, f"{coverage:,}", fmt(num, kpi.parts), fmt(den, kpi.parts), fmt(value, kpi.unit), target,
-             EMPTY if status == "n/a" else status]
-            for kpi, (name, coverage, num, den, value, target, status) in zip(kpis, rows)]
+             EMPTY if status == "n/a" else status, source or EMPTY]
+            for kpi, (name, coverage, num, den, value, target, status, source) in zip(kpis, rows)]
 
 
 def _num(v, digits: int = 2):

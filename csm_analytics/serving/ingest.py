@@ -11,7 +11,7 @@ import duckdb
 import pandas as pd
 
 from csm_analytics.lib.warehouse import replace_table
-from csm_analytics.serving.actions_store import ActionsStore
+from csm_analytics.lib.actions_store import ActionsStore
 
 ACTION_COLUMNS = {"action_id": "BIGINT", "recorded_at": "TIMESTAMPTZ", "username": "VARCHAR", "csm_id": "VARCHAR",
                   "action": "VARCHAR", "account_id": "VARCHAR", "alert_key": "VARCHAR", "item_id": "VARCHAR",

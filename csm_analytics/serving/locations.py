@@ -1,4 +1,5 @@
-"""Where the serving snapshot, the workspace side store and the workspace users file live (beside the data)."""
+"""Where the serving snapshot and the workspace users file live (beside the data). The workspace side store's
+path is `lib.paths.workspace_actions_path`: the alerts domain reads that store too."""
 
 from __future__ import annotations
 
@@ -11,11 +12,6 @@ from csm_analytics.lib import paths
 def serving_path() -> Path:
     """`CSM_SERVING_DB`, or data/serving/serving.duckdb."""
     return Path(os.environ.get("CSM_SERVING_DB") or paths.data_dir() / "serving" / "serving.duckdb")
-
-
-def actions_path() -> Path:
-    """`CSM_WORKSPACE_ACTIONS`, or data/workspace/actions.sqlite."""
-    return Path(os.environ.get("CSM_WORKSPACE_ACTIONS") or paths.data_dir() / "workspace" / "actions.sqlite")
 
 
 def users_path() -> Path:

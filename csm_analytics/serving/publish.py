@@ -17,6 +17,9 @@ from pathlib import Path
 
 import duckdb
 
+from csm_analytics.lib.warehouse import table_exists
+from csm_analytics.portfolio.adoption import csm_adoption_sql, with_csm_logins
+
 FORMAT_VERSION = 1
 HISTORY_DAYS = 90
 TREND_MONTHS = 12
@@ -90,6 +93,17 @@ WHERE as_of_date > $as_of - INTERVAL {HISTORY_DAYS} DAYS AND as_of_date <= $as_o
     "health_components": """
 SELECT * FROM core.account_health_components WHERE as_of_date IN ($as_of, $as_of - INTERVAL 30 DAYS)
 """,
+    # the days in the history window on which the health config that scored the day differs from the day before's
+    # (a day scored before versions were recorded has none: never a change)
+    "health_config_changes": f"""
+WITH days AS (
+    SELECT as_of_date, min(config_version) AS config_version FROM core.account_health_history
+    WHERE as_of_date > $as_of - INTERVAL {HISTORY_DAYS + 1} DAYS AND as_of_date <= $as_of GROUP BY as_of_date
+),
+ordered AS (SELECT *, lag(config_version) OVER (ORDER BY as_of_date) AS previous_version FROM days)
+SELECT as_of_date, config_version, previous_version FROM ordered
+WHERE as_of_date > $as_of - INTERVAL {HISTORY_DAYS} DAYS AND config_version <> previous_version ORDER BY as_of_date
+""",
     "health_bands": "SELECT max(healthy_from)::DOUBLE AS healthy_from, max(watch_from)::DOUBLE AS watch_from FROM core.health_weights",
     "band_weeks": f"""
 WITH weeks AS (SELECT ($as_of - INTERVAL (7 * k) DAYS)::DATE AS week_end FROM range({BAND_WEEKS}) t(k)),
@@ -135,15 +149,10 @@ SELECT e.*, o.status AS delivery_status, o.sent_at, o.acknowledged_at, o.acknowl
 FROM alerts.alert_events e LEFT JOIN outbox_state o USING (alert_key)
 WHERE e.event_date > $as_of - INTERVAL 90 DAYS
 """,
-    "adoption": """
-WITH real_use AS (SELECT csm_id, recorded_at::TIMESTAMP AS login_at FROM raw.workspace_events WHERE event = 'login' AND csm_id IS NOT NULL),
-simulated AS (SELECT csm_id, login_at FROM raw.dashboard_logins WHERE csm_id NOT IN (SELECT csm_id FROM real_use))
-SELECT c.csm_id, c.name, c.manager,
-       count(*) FILTER (l.login_at::DATE > $as_of - INTERVAL 28 DAYS) / 4.0 AS logins_per_week_28d,
-       (count(*) FILTER (l.login_at::DATE > $as_of - INTERVAL 28 DAYS) / 4.0) >= 3 AS adopted,
-       c.csm_id IN (SELECT csm_id FROM real_use) AS from_real_use
-FROM raw.csms c LEFT JOIN (SELECT * FROM real_use UNION ALL SELECT * FROM simulated) l USING (csm_id)
-GROUP BY ALL ORDER BY c.csm_id
+    # one definition with the Data adoption KPI (portfolio/adoption.py): real workspace logins where they exist
+    "adoption": f"""
+SELECT a.csm_id, c.name, c.manager, a.* EXCLUDE (csm_id)
+FROM ({csm_adoption_sql("$as_of")}) a JOIN raw.csms c USING (csm_id) ORDER BY a.csm_id
 """,
 }
 
@@ -185,7 +194,9 @@ def publish(con: duckdb.DuckDBPyConnection, target: Path, outbox_rows: list[dict
     try:
         for name, table in MIRRORED.items():
             con.execute(f"CREATE TABLE {catalog}.{name} AS SELECT * FROM {table}")
+        real_logins = table_exists(con, "raw.workspace_events")
         for name, sql in DERIVED.items():
+            sql = with_csm_logins(sql, real_logins)
             con.execute(f"CREATE TABLE {catalog}.{name} AS {sql}", {"as_of": as_of} if "$as_of" in sql else {})
         for name in [*MIRRORED, *DERIVED]:
             rows[name] = con.execute(f"SELECT count(*) FROM {catalog}.{name}").fetchall()[0][0]

@@ -7,7 +7,8 @@ from pathlib import Path
 from dagster import ConfigurableResource
 
 from csm_analytics.serving import locations
-from csm_analytics.serving.actions_store import ActionsStore
+from csm_analytics.lib import paths
+from csm_analytics.lib.actions_store import ActionsStore
 
 
 class WorkspaceStoresResource(ConfigurableResource):
@@ -20,4 +21,4 @@ class WorkspaceStoresResource(ConfigurableResource):
         return Path(self.serving_path) if self.serving_path else locations.serving_path()
 
     def actions(self) -> ActionsStore:
-        return ActionsStore(self.actions_path or locations.actions_path())
+        return ActionsStore(self.actions_path or paths.workspace_actions_path())

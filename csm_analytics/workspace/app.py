@@ -14,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from csm_analytics.serving import locations
-from csm_analytics.serving.actions_store import SideStoreError
+from csm_analytics.lib.actions_store import SideStoreError
 from csm_analytics.workspace import auth
 from csm_analytics.workspace.data_access import NotFound, WorkspaceData, WorkspaceDataError
 from csm_analytics.workspace.ui import md_escape

@@ -16,7 +16,8 @@ import duckdb
 import pandas as pd
 
 from csm_analytics.serving import locations
-from csm_analytics.serving.actions_store import ActionsStore, SideStoreError
+from csm_analytics.lib import paths
+from csm_analytics.lib.actions_store import ActionsStore, SideStoreError
 from csm_analytics.workspace.auth import User
 
 STALE_AFTER_HOURS = 36
@@ -25,7 +26,8 @@ ACCOUNT_TABLES = ("accounts", "health_history", "health_components", "account_tr
                   "alerts", "qbr_pipeline", "qbr_action_items", "qbr_records", "account_plan_status",
                   "expansion_signals", "risk_heatmap", "churn_predictions")
 CSM_TABLES = ("daily_brief", "csm_scorecard", "csm_portfolio", "band_weeks", "adoption", "csms", "expansion_forecast")
-SHARED_TABLES = ("health_bands", "coaching_insights")  # no account or CSM rows: team-wide findings and settings
+# no account or CSM rows: team-wide findings and settings
+SHARED_TABLES = ("health_bands", "health_config_changes", "coaching_insights")
 LEADER_TABLES = ("account_management_kpis", "cs_ops_kpis", "revenue_retention", "renewal_forecast_accuracy",
                  "expansion_forecast_accuracy", "alert_quality", "alert_response_sla", "rebalancing_plan")
 
@@ -73,7 +75,7 @@ class WorkspaceData:
                  now: dt.datetime | None = None):
         self.user = user
         self.serving_path = Path(serving_path or locations.serving_path())
-        self.actions_path = Path(actions_path or locations.actions_path())
+        self.actions_path = Path(actions_path or paths.workspace_actions_path())
         self._now = now
         if not self.serving_path.exists():
             raise SnapshotMissing(f"No serving snapshot yet at {self.serving_path}. Run `{MATERIALIZE_COMMAND}` "

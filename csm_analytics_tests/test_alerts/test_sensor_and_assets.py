@@ -23,7 +23,8 @@ from csm_analytics_tests.test_alerts.conftest import TEAM, make_alert, rules_fil
 
 def _context(outbox_path, slack, cursor=None, rules_path=""):
     return build_sensor_context(cursor=cursor, resources={
-        "alert_outbox": AlertOutboxResource(path=str(outbox_path), rules_path=rules_path),
+        "alert_outbox": AlertOutboxResource(path=str(outbox_path), rules_path=rules_path,
+                                            workspace_actions_path=str(outbox_path.parent / "actions.sqlite")),
         "slack": SlackMessenger(token=slack.token, base_url=slack.url, backoff_factor=0.01)})
 
 

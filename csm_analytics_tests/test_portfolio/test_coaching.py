@@ -44,6 +44,18 @@ def test_a_significant_difference_is_stated_with_its_numbers():
 
 def test_adoption_needs_enough_csms():
     csms = pd.DataFrame({"logins_per_week": [1, 2, 3], "nrr": [1.0, 1.1, 1.2], "logo_retention": [0.9, 0.9, 0.9],
-                         "health_change": [1, 2, 3]})
+                         "health_change": [1, 2, 3], "login_source": ["simulated", "workspace", "simulated"]})
     rows = adoption_insights(csms)
-    assert all(not r["significant"] and "no significant correlation (n = 3 CSMs)" in r["finding"] for r in rows)
+    assert all(not r["significant"] and r["finding"].endswith(
+        "no significant correlation (n = 3 CSMs); logins: simulated for 2 CSMs, workspace for 1 CSM") for r in rows)
+
+
+def test_adoption_finding_names_the_login_source_of_the_csms_it_compared():
+    """Five CSMs, perfectly rank-correlated with NRR (rho = 1, p < 0.05); the one without an NRR is left out."""
+    csms = pd.DataFrame({"logins_per_week": [1, 2, 3, 4, 5, 6], "nrr": [0.9, 1.0, 1.1, 1.2, 1.3, None],
+                         "logo_retention": [0.9, 0.8, 0.9, 0.7, 0.95, 0.9], "health_change": [1, -1, 2, 0, 3, 1],
+                         "login_source": ["workspace", "workspace", "simulated", "mixed", "simulated", "workspace"]})
+    [nrr, *_] = adoption_insights(csms)
+    assert nrr["significant"] and nrr["n_treated"] == 5
+    assert nrr["finding"].endswith("(Spearman rho = 1.00, n = 5, p = 1.4e-24); logins: mixed for 1 CSM, "
+                                   "simulated for 2 CSMs, workspace for 2 CSMs")

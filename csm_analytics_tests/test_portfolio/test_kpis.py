@@ -38,7 +38,11 @@ def kpis(scored, tmp_path_factory):
 def test_every_kpi_is_in_the_table(kpis):
     table = kpis.execute("SELECT * FROM marts.cs_ops_kpis").df().set_index("kpi")
     assert list(table.index) == [k.name for k in KPIS]
-    assert list(table.columns) == ["coverage", "numerator", "denominator", "value", "target", "vs_target"]
+    assert list(table.columns) == ["coverage", "numerator", "denominator", "value", "target", "vs_target", "source"]
+    # the default world has no workspace logins: every CSM's adoption comes from the simulated feed
+    adoption = table.loc["Data adoption (CSMs using the analytics >= 3x in each of the last 4 weeks)"]
+    assert adoption.source == f"simulated for {adoption.coverage} CSMs"
+    assert table.drop(index=adoption.name)["source"].isna().all()
     # nothing delivered as a warning yet, no onboarding data: coverage 0 and a blank value, not a number
     for name in ("Alert response time, non-critical (median hours, acknowledged alerts only)", "Onboarded on time"):
         assert table.loc[name, "coverage"] == 0 and table.loc[name, "value"] != table.loc[name, "value"]  # NaN
@@ -101,11 +105,11 @@ def test_kpi_table_reads_as_a_person_expects(monkeypatch):
     nrr = Kpi("NRR", "> 110 %", "", low=1.10, parts="money")
     hours = Kpi("Alert response", "< 24 h", "", high=24, unit="hours")
     expansion = Kpi("Expansion", "—", "", unit="money", parts="money")
-    rows = [("NRR", 180, 11864800.0, 11001700.0, 1.0784, "> 110 %", "below target"),
-            ("Alert response", 0, None, None, None, "< 24 h", "n/a"),
-            ("Expansion", 12, 250000.0, 300000.0, 250000.0, "—", "no target")]
+    rows = [("NRR", 180, 11864800.0, 11001700.0, 1.0784, "> 110 %", "below target", None),
+            ("Alert response", 0, None, None, None, "< 24 h", "n/a", None),
+            ("Expansion", 12, 250000.0, 300000.0, 250000.0, "—", "no target", "simulated for 2 CSMs")]
     assert display_rows(rows, [nrr, hours, expansion]) == [
-        ["NRR", "180", "$11,864,800", "$11,001,700", "107.8 %", "> 110 %", "below target"],
-        ["Alert response", "0", "—", "—", "—", "< 24 h", "—"],
-        ["Expansion", "12", "$250,000", "$300,000", "$250,000", "—", "no target"]]
+        ["NRR", "180", "$11,864,800", "$11,001,700", "107.8 %", "> 110 %", "below target", "—"],
+        ["Alert response", "0", "—", "—", "—", "< 24 h", "—", "—"],
+        ["Expansion", "12", "$250,000", "$300,000", "$250,000", "—", "no target", "simulated for 2 CSMs"]]
     assert all(k.unit in ("pct", "money", "hours", "days", "per100") for k in KPIS)

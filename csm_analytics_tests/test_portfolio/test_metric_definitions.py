@@ -151,7 +151,7 @@ def test_escalations_count_and_divide_by_the_same_clients(tmp_path):
         dict(ticket_id=f"T{i}", account_id=a, opened_at=dt.datetime(2025, 11, 1, 9), resolved_at=None,
              priority="high", escalated=esc, csat=None)
         for i, (a, esc) in enumerate([("A", True), ("A", False), ("B", True), ("C", True)])])
-    [(_, coverage, numerator, denominator, value, _, _)] = kpi_rows(con, _kpi("Escalations per 100"))
+    [(_, coverage, numerator, denominator, value, _, _, _)] = kpi_rows(con, _kpi("Escalations per 100"))
     # managed in (2025-10-01, 2025-12-31]: A and B; their escalations: 2 -> 100 per 100 clients
     assert (coverage, numerator, denominator, value) == (2, 2, 2, 100.0)
 
@@ -166,5 +166,35 @@ def test_data_adoption_needs_three_logins_in_each_of_the_last_four_weeks(tmp_pat
     logins += [("S3", end) for end in weeks_end for _ in range(2)]  # 2 a week
     insert(con, "dashboard_logins", [dict(csm_id=c, login_at=dt.datetime.combine(day, dt.time(9)), page="home")
                                      for c, day in logins])
-    [(_, coverage, numerator, denominator, value, _, _)] = kpi_rows(con, _kpi("Data adoption"))
+    [(_, coverage, numerator, denominator, value, _, _, source)] = kpi_rows(con, _kpi("Data adoption"))
     assert (coverage, numerator, denominator, value) == (3, 1, 3, pytest.approx(1 / 3, abs=1e-4))  # S1 only
+    assert source == "simulated for 3 CSMs"  # no workspace has been used: no raw.workspace_events
+
+
+def test_data_adoption_counts_real_workspace_logins_from_a_csms_first_one(tmp_path):
+    """Simulated: every CSM logs in daily (7 a week, all adopted). Real workspace logins (10:00 UTC):
+    S1 none -> simulated, adopted. S2 first on 2025-11-01, then 2 a week in the window (31 Dec - 7w - 0 and - 3 days)
+    -> its simulated logins are replaced: 2, 2, 2, 2, not adopted, source workspace. S3 first on 24 December 10:00
+    -> simulated up to 24 December 09:00 count (weeks 3, 2: 7 each; week 1 = 18..24 Dec: 7), the real one too
+    (week 1: 8), week 0 (25..31 Dec) nothing: not adopted, source mixed. Adopted: S1 only -> 1 / 3."""
+    con = _warehouse(tmp_path, ["A"], [_contract("A0", "A", D(2025, 1, 1), D(2025, 12, 31), 10_000.0, None)])
+    for csm in ("S1", "S2", "S3"):
+        con.execute("INSERT INTO raw.csms VALUES (?, ?, 10, DATE '2020-01-01', 'M', 'UX')", [csm, csm])
+    insert(con, "dashboard_logins", [dict(csm_id=c, login_at=dt.datetime.combine(LAST - dt.timedelta(days=d), dt.time(9)),
+                                          page="home") for c in ("S1", "S2", "S3") for d in range(60)])
+    real = [("S2", D(2025, 11, 1))] + [("S2", LAST - dt.timedelta(days=7 * w + d)) for w in range(4) for d in (0, 3)]
+    real += [("S3", D(2025, 12, 24))]
+    con.execute("CREATE TABLE raw.workspace_events (event_id BIGINT, recorded_at TIMESTAMPTZ, username VARCHAR, "
+                "csm_id VARCHAR, role VARCHAR, event VARCHAR, page VARCHAR)")
+    con.executemany("INSERT INTO raw.workspace_events VALUES (?, ?, ?, ?, 'csm', 'login', NULL)",
+                    [(i, f"{day}T10:00:00+00:00", c.lower(), c) for i, (c, day) in enumerate(real)])
+    con.execute("INSERT INTO raw.workspace_events VALUES (99, '2025-12-30T10:00:00+00:00', 'c1', 'S1', 'csm', 'page_view', "
+                "'my_day')")  # a page view is not a login
+    [(_, coverage, numerator, denominator, value, _, _, source)] = kpi_rows(con, _kpi("Data adoption"))
+    assert (coverage, numerator, denominator, value) == (3, 1, 3, pytest.approx(1 / 3, abs=1e-4))
+    assert source == "mixed for 1 CSM, simulated for 1 CSM, workspace for 1 CSM"
+    from csm_analytics.portfolio.adoption import csm_adoption_sql, with_csm_logins
+
+    per_csm = con.execute(with_csm_logins(csm_adoption_sql(f"DATE '{LAST}'"), True)).fetchall()
+    assert per_csm == [("S1", 7, 7, 7, 7, 7.0, True, "simulated"), ("S2", 2, 2, 2, 2, 2.0, False, "workspace"),
+                       ("S3", 0, 8, 7, 7, 5.5, False, "mixed")]

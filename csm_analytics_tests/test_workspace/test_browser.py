@@ -21,7 +21,7 @@ import pytest
 from csm_analytics.alerts.assets import alert_response_sla
 from csm_analytics.alerts.resources import AlertOutboxResource
 from csm_analytics.alerts.outbox import Outbox
-from csm_analytics.serving.actions_store import ActionsStore
+from csm_analytics.lib.actions_store import ActionsStore
 from csm_analytics.serving.assets import workspace_side_store
 from csm_analytics.serving.resources import WorkspaceStoresResource
 from csm_analytics.workspace import auth
@@ -92,7 +92,7 @@ def test_csm_acknowledges_an_alert_in_the_browser_and_the_sla_mart_counts_it(ser
         page = browser.new_page()
         _login(page, server["url"], "c1", "account_drill?account=A1")
         expect(page.get_by_text("A1 · Acme <b>Corp</b>")).to_be_visible(timeout=30_000)  # shown as text, escaped
-        expect(page.get_by_text("$48,000")).to_be_visible()  # revenue at risk = 0.40 x 120,000
+        expect(page.get_by_text("$48,000", exact=True)).to_be_visible()  # revenue at risk = 0.40 x 120,000
 
         page.get_by_role("link", name="Alerts & actions").click()
         expect(page.get_by_role("heading", name="Alerts & actions")).to_be_visible(timeout=30_000)

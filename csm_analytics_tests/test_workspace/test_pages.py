@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from csm_analytics.serving.actions_store import ActionsStore
+from csm_analytics.lib.actions_store import ActionsStore
+from csm_analytics.workspace.charts import CHANGE_COLOUR
 from csm_analytics_tests.test_workspace.conftest import APP, PASSWORD, metrics, texts
 
 AS_OF_LINE = "Data as of 2026-06-30"
@@ -62,6 +66,53 @@ def test_account_drill_shows_points_lost_sorted_and_what_changed(app_as):
             "Top drivers: usage_trend") in [t.value for t in at.text]
     # the account name is data: escaped, never rendered as HTML or Markdown
     assert at.subheader[0].value == r"A1 · Acme \<b\>Corp\</b\>"
+
+
+def _chart_layers(at) -> list[tuple[dict, pd.DataFrame]]:
+    """The health chart's layers: (vega-lite layer spec, its data)."""
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    chart = at.get("vega_lite_chart")[0].proto
+    data = {d.name: convert_arrow_bytes_to_pandas_df(d.data.data) for d in chart.datasets}
+    return [(layer, data[layer["data"]["name"]]) for layer in json.loads(chart.spec)["layer"]]
+
+
+def test_account_drill_marks_the_days_the_health_config_changed(app_as):
+    """tiny_world: days before 2026-04-20 have no recorded version, cfg-a until 2026-06-09, cfg-b from 2026-06-10:
+    one change day (the unknown-to-cfg-a step is not a change)."""
+    at = app_as("c1", "account", account="A1")
+    assert not at.exception and not at.error
+    layers = _chart_layers(at)
+    line, thresholds, changes = layers
+    assert line[0]["mark"]["type"] == "line" and len(line[1]) == 90
+    assert sorted(thresholds[1]["value"].tolist()) == [50.0, 75.0]
+    assert changes[0]["mark"]["color"] == CHANGE_COLOUR
+    assert [d.date() for d in pd.to_datetime(changes[1]["as_of_date"])] == [dt.date(2026, 6, 10)]
+    assert any(c.value.startswith("Grey line: the health config changed on 2026-06-10 (") for c in at.caption)
+
+
+def test_the_snapshot_publishes_only_real_config_changes(workspace_env):
+    """From unknown (NULL) to cfg-a is not a change; cfg-a to cfg-b on 2026-06-10 is, once for all accounts."""
+    import duckdb
+
+    with duckdb.connect(str(workspace_env["serving"]), read_only=True) as con:
+        assert con.execute("SELECT as_of_date, config_version, previous_version FROM health_config_changes").fetchall() == [
+            (dt.date(2026, 6, 10), "cfg-b", "cfg-a")]
+
+
+def test_adoption_uses_real_workspace_logins_where_they_exist(app_as, workspace_env):
+    """tiny_world.REAL_LOGINS: C1 simulated 7 a week (adopted); C2 real from 05-20: 3, 3, 3, 2 (2.75 a week, not
+    adopted although its simulated logins would be 7 a week); C3 switched on 06-20: weeks 0, 5, 7, 7 (mixed)."""
+    import duckdb
+
+    with duckdb.connect(str(workspace_env["serving"]), read_only=True) as con:
+        rows = con.execute("SELECT csm_id, logins_week_0, logins_week_1, logins_week_2, logins_week_3, "
+                           "logins_per_week_28d, adopted, login_source FROM adoption ORDER BY csm_id").fetchall()
+    assert rows == [("C1", 7, 7, 7, 7, 7.0, True, "simulated"), ("C2", 3, 3, 3, 2, 2.75, False, "workspace"),
+                    ("C3", 0, 5, 7, 7, 4.75, False, "mixed")]
+    at = app_as("vp", "leadership")
+    assert metrics(at)["CSMs adopting (≥ 3 logins/week)"] == "1"
+    assert "Logins: mixed for 1 CSM, simulated for 1 CSM, workspace for 1 CSM." in [c.value for c in at.caption]
 
 
 def test_a_csm_cannot_open_another_csms_account_by_query_parameter(app_as):

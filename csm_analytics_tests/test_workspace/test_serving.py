@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from csm_analytics.alerts.quality import response_sla_rows, with_workspace_acknowledgments
-from csm_analytics.serving.actions_store import ActionsStore, InvalidAction, SideStoreError
+from csm_analytics.lib.actions_store import ActionsStore, InvalidAction, SideStoreError
 from csm_analytics.serving.ingest import ingest
 from csm_analytics.serving.publish import publish
 from csm_analytics_tests.test_workspace.tiny_world import AS_OF, build_snapshot

@@ -19,7 +19,7 @@ import duckdb
 import pandas as pd
 
 from csm_analytics.health.config import COMPONENTS
-from csm_analytics.serving.actions_store import ActionsStore
+from csm_analytics.lib.actions_store import ActionsStore
 from csm_analytics.serving.ingest import ingest
 from csm_analytics.serving.publish import publish
 
@@ -30,6 +30,12 @@ ACCOUNTS = [  # id, name, csm, arr, workers, score now, score 30 d ago, renewal 
     ("A3", "Gamma", "C2", 24_000, 10, 65.0, 65.0, "2026-09-01", 0.20),
     ("A4", "Delta", "C3", 36_000, 30, 55.0, 55.0, "2026-12-31", 0.10),
 ]
+
+
+# The health config: days before 2026-04-20 were scored before versions were recorded (NULL: not a change), version
+# cfg-a scored until 2026-06-09, cfg-b from 2026-06-10: the one change day in the 90-day window.
+VERSIONED_FROM = dt.date(2026, 4, 20)
+CONFIG_CHANGED_ON = dt.date(2026, 6, 10)
 
 
 def band(score: float) -> str:
@@ -46,8 +52,9 @@ def _history_rows(account_id: str, tier: str, now: float, then: float):
         lost = {c: 0.0 for c in COMPONENTS}
         pts["usage"], lost["usage"] = score - 30, 100 - score - 10  # usage carries the change
         pts["payment"], lost["payment"] = 30.0, 10.0
+        version = None if day < VERSIONED_FROM else "cfg-a" if day < CONFIG_CHANGED_ON else "cfg-b"
         rows.append((account_id, day, tier, score, band(score), *[pts[c] for c in COMPONENTS],
-                     *[lost[c] for c in COMPONENTS], None))
+                     *[lost[c] for c in COMPONENTS], None, version))
     return rows
 
 
@@ -72,7 +79,7 @@ def build_warehouse(path: Path) -> None:
     pts = ", ".join(f"pts_{c} DOUBLE" for c in COMPONENTS)
     lost = ", ".join(f"lost_{c} DOUBLE" for c in COMPONENTS)
     con.execute(f"CREATE TABLE core.account_health_history (account_id VARCHAR, as_of_date DATE, tier VARCHAR, "
-                f"health_score DOUBLE, band VARCHAR, {pts}, {lost}, trend_30d DOUBLE)")
+                f"health_score DOUBLE, band VARCHAR, {pts}, {lost}, trend_30d DOUBLE, config_version VARCHAR)")
     comps = ", ".join(f"{c} DOUBLE" for c in COMPONENTS)
     con.execute(f"CREATE TABLE core.account_health_components (account_id VARCHAR, as_of_date DATE, tier VARCHAR, {comps})")
     for i, (acc, name, csm, arr, workers, now, then, end, p) in enumerate(ACCOUNTS):
@@ -101,8 +108,9 @@ def build_warehouse(path: Path) -> None:
     con.execute("INSERT INTO raw.qbrs VALUES ('Q1', 'A1', 'C1', DATE '2026-04-01', 'roadmap', 'fix payroll export; train admins', "
                 "'admin', 7, false, false)")
     con.execute("CREATE TABLE raw.dashboard_logins (csm_id VARCHAR, login_at TIMESTAMP, page VARCHAR)")
-    con.execute("INSERT INTO raw.dashboard_logins SELECT 'C1', TIMESTAMP '2026-06-29 09:00' - INTERVAL (d) DAY, 'home' "
-                "FROM range(14) t(d)")  # 14 logins in 28 days = 3.5 a week
+    # simulated logins, one a day at 09:00 from 2026-06-03 to 2026-06-30 for each CSM (REAL_LOGINS replace some)
+    con.execute("INSERT INTO raw.dashboard_logins SELECT c, TIMESTAMP '2026-06-30 09:00' - INTERVAL (d) DAY, 'home' "
+                "FROM range(28) t(d), (VALUES ('C1'), ('C2'), ('C3')) v(c)")
     con.execute("CREATE TABLE alerts.alert_events (alert_key VARCHAR, rule VARCHAR, severity VARCHAR, account_id VARCHAR, "
                 "csm_id VARCHAR, event_date DATE, headline VARCHAR)")
     con.executemany("INSERT INTO alerts.alert_events VALUES (?, ?, ?, ?, ?, ?, ?)", [
@@ -165,11 +173,24 @@ def build_warehouse(path: Path) -> None:
     con.close()
 
 
+# Real workspace logins (10:00 UTC). Adoption window: the four weeks 06-24..06-30 (week 0), 06-17..06-23, 06-10..06-16,
+# 06-03..06-09 (week 3). C1: none, its 28 simulated logins count: 7 a week, adopted, source simulated.
+# C2: first real login 05-20 (before the window): only real ones count, 3, 3, 3 and 2 a week: 11 / 4 = 2.75 a week,
+#     not adopted (its 7 simulated a week are replaced), source workspace.
+# C3: first real login 06-20 10:00, inside the window: simulated 06-03..06-20 09:00 (18) + that real one = 19,
+#     weeks 0, 5, 7, 7 (4.75 a week), not adopted, source mixed.
+REAL_LOGINS = [("c2", "C2", dt.date(2026, 5, 20))] + [
+    ("c2", "C2", AS_OF - dt.timedelta(days=7 * week + d)) for week in range(4) for d in (0, 2, 4)[:3 if week < 3 else 2]] + [
+    ("c3", "C3", dt.date(2026, 6, 20))]
+
+
 def build_snapshot(folder: Path, outbox_rows: list[dict] | None = None) -> tuple[Path, Path, Path]:
     """(warehouse, serving snapshot, side store) in `folder`, the snapshot published from the warehouse."""
     warehouse, serving, actions = folder / "warehouse.duckdb", folder / "serving" / "serving.duckdb", folder / "actions.sqlite"
     build_warehouse(warehouse)
     store = ActionsStore(actions)
+    for username, csm_id, day in REAL_LOGINS:
+        store.record_event(username=username, csm_id=csm_id, role="csm", event="login", at=f"{day}T10:00:00+00:00")
     with duckdb.connect(str(warehouse)) as con:
         ingest(con, store)
         publish(con, serving, outbox_rows if outbox_rows is not None else DEFAULT_OUTBOX)

@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from csm_analytics.health.config import COMPONENTS
-from csm_analytics.serving.actions_store import InvalidAction
-from csm_analytics.workspace import ui
+from csm_analytics.lib.actions_store import InvalidAction
+from csm_analytics.workspace import charts, ui
 from csm_analytics.workspace.views.common import side_actions
 
 ws = ui.page_header("Account drill")
@@ -50,11 +50,15 @@ with right:
     st.markdown("**Health, last 90 days, with the band thresholds**")
     bands = ws.query("health_bands")
     if not history.empty:
-        chart = history.set_index("as_of_date")[["health_score"]]
-        if not bands.empty:
-            chart = chart.assign(healthy_from=float(bands["healthy_from"].iloc[0]),
-                                 watch_from=float(bands["watch_from"].iloc[0]))
-        st.line_chart(chart, color=["#1f77b4", "#2ca02c", "#f5a623"][:len(chart.columns)])
+        first = history["as_of_date"].min()
+        changed = ws.query("health_config_changes", "as_of_date >= ?", [first.date()], order="as_of_date")
+        change_days = [] if changed.empty else [d.date() for d in changed["as_of_date"]]
+        st.altair_chart(charts.health_history(
+            history, None if bands.empty else float(bands["healthy_from"].iloc[0]),
+            None if bands.empty else float(bands["watch_from"].iloc[0]), change_days), width="stretch")
+        if change_days:
+            st.caption("Grey line: the health config changed on " + ", ".join(map(str, change_days))
+                       + " (scores from that day on use the new config; the threshold lines are the current config's).")
 
 st.markdown("**What changed in 30 days**")
 then = history[history["as_of_date"].dt.date == ws.as_of - dt.timedelta(days=30)] if not history.empty else history

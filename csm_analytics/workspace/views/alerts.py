@@ -4,7 +4,7 @@ import datetime as dt
 
 import streamlit as st
 
-from csm_analytics.serving.actions_store import InvalidAction
+from csm_analytics.lib.actions_store import InvalidAction
 from csm_analytics.workspace import ui
 from csm_analytics.workspace.views.common import item_id, open_action_items, open_alerts, side_actions
 

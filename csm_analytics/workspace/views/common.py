@@ -7,7 +7,7 @@ import datetime as dt
 import pandas as pd
 
 from csm_analytics.alerts.config import load_alert_config
-from csm_analytics.serving.actions_store import SideStoreError
+from csm_analytics.lib.actions_store import SideStoreError
 from csm_analytics.workspace.data_access import WorkspaceData, alert_state
 
 

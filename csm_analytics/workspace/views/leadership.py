@@ -3,6 +3,7 @@ the rebalancing proposal and data adoption."""
 
 import streamlit as st
 
+from csm_analytics.portfolio.coaching import login_sources
 from csm_analytics.workspace import ui
 
 ws = ui.page_header("Leadership")
@@ -36,6 +37,9 @@ with tabs[3]:
 with tabs[4]:
     ui.table(ws.query("rebalancing_plan"), "No rebalancing proposed.")
 with tabs[5]:
-    st.caption("Logins per week over the last 28 days; from real workspace logins where a CSM has any, "
-               "otherwise from the simulated dashboard_logins.")
+    st.caption("Adopted = at least 3 logins in each of the last four weeks (docs/metrics.md). From a CSM's first "
+               "workspace login on, the real logins replace the simulated dashboard_logins (login_source: workspace, "
+               "simulated, or mixed when the switch fell inside the four weeks).")
+    if not adoption.empty:
+        st.caption(f"Logins: {login_sources(adoption['login_source'])}.")
     ui.table(adoption)

@@ -2,7 +2,9 @@
 
 The app writes here (acknowledge / snooze / dismiss an alert, mark a QBR action item done, add a note,
 log in, view a page); the `raw.workspace_actions` and `raw.workspace_events` assets copy it into the
-warehouse so the next refresh counts it. Rows are only appended: an action is never edited or deleted.
+warehouse so the next refresh counts it; the alert sensor reads the acknowledgments and dismissals at once,
+so an alert answered in the app is not escalated in Slack. Rows are only appended: an action is never edited
+or deleted. It lives in lib/ because two domains read it (serving ingests it, alerts applies it).
 """
 
 from __future__ import annotations
@@ -123,6 +125,13 @@ class ActionsStore:
             return []
         marks = ", ".join("?" for _ in account_ids)
         return self._read(f"SELECT * FROM actions WHERE account_id IN ({marks}) ORDER BY action_id", tuple(account_ids))
+
+    def alert_responses(self) -> list[dict]:
+        """The first acknowledgment and the first dismissal of each alert: alert_key, action, recorded_at,
+        username (SQLite takes the bare columns from the row holding the min)."""
+        return self._read("SELECT alert_key, action, min(recorded_at) AS recorded_at, username FROM actions "
+                          "WHERE action IN ('acknowledge', 'dismiss') AND alert_key IS NOT NULL "
+                          "GROUP BY alert_key, action ORDER BY min(action_id)")
 
     def events(self) -> list[dict]:
         return self._read("SELECT * FROM events ORDER BY event_id")
