@@ -66,3 +66,29 @@ def test_warehouse_is_current_only_for_the_same_raw_files_and_settings(tmp_path,
     assert not warehouse_is_current(warehouse, raw)
     record_materialized(warehouse, raw, ok=False)  # a failed run leaves no stamp
     assert not stamp_path(warehouse).exists() and not warehouse_is_current(warehouse, raw)
+
+
+def test_a_history_shorter_than_a_year_skips_the_monthly_report_and_says_why(capsys, monkeypatch):
+    """A new deployment (or the benchmark's two-day history) has no report month yet: the runner skips the
+    executive report with a line saying so, where it used to launch it without a partition and fail."""
+    from dagster import MonthlyPartitionsDefinition, define_asset_job, job, op
+
+    from csm_analytics import runner
+    from csm_analytics.reports.executive import assets as executive
+
+    no_month = MonthlyPartitionsDefinition(start_date="2026-10-01", end_date="2026-10-01")
+    assert no_month.get_last_partition_key() is None
+    monkeypatch.setattr(executive, "REPORT_MONTHS", no_month)
+
+    @op
+    def report_without_a_month():
+        raise AssertionError("the report job ran without a month")
+
+    @job(name="executive_monthly_report")
+    def must_not_run():
+        report_without_a_month()
+
+    defs = Definitions(assets=[tiny], jobs=[define_asset_job("qbr_packs", selection=[tiny]), must_not_run])
+    assert runner._partitioned_reports(DagsterInstance.ephemeral(), True, defs)
+    out = capsys.readouterr().out
+    assert re.search(r"reports/executive_monthly_report\s+skipped: no report month yet", out), out

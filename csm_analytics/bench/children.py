@@ -115,6 +115,7 @@ def _materialize_child(data_dir: str, accounts: int, mode: str = "full") -> dict
 
         os.environ["CSM_HISTORY_START"] = start
         os.environ["CSM_TRAINING_START"] = WorldSpec().start.isoformat()  # the model learns from all 730 days
+        os.environ["CSM_REPORT_START"] = WorldSpec().as_of.replace(day=1).isoformat()  # the as-of month's report
     from dagster import AssetSelection, DagsterInstance, Definitions, define_asset_job
     from dagster._core.storage.tags import (
         ASSET_PARTITION_RANGE_END_TAG,
