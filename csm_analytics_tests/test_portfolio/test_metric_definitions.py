@@ -168,3 +168,17 @@ def test_data_adoption_needs_three_logins_in_each_of_the_last_four_weeks(tmp_pat
                                      for c, day in logins])
     [(_, coverage, numerator, denominator, value, _, _)] = kpi_rows(con, _kpi("Data adoption"))
     assert (coverage, numerator, denominator, value) == (3, 1, 3, pytest.approx(1 / 3, abs=1e-4))  # S1 only
+
+
+def test_ttm_kpis_without_a_finished_quarter_are_empty_not_an_error(tmp_path):
+    """A history shorter than a year (a new deployment, CSM_HISTORY_START on recent days) leaves
+    marts.revenue_retention without a row; its KPIs then have coverage 0 and no value (the marts.cs_ops_kpis
+    step failed with IndexError on such a warehouse)."""
+    con = _warehouse(tmp_path, ["A"], [_contract("A0", "A", D(2025, 1, 1), D(2025, 12, 31), 10_000.0, None)])
+    con.execute("CREATE SCHEMA marts")  # the mart's columns, no quarter yet
+    con.execute("CREATE TABLE marts.revenue_retention (dimension VARCHAR, quarter_end DATE, accounts_at_start INT, "
+                "accounts_retained INT, start_arr DOUBLE, end_arr DOUBLE, churned_arr DOUBLE, contraction_arr DOUBLE, "
+                "nrr DOUBLE, grr DOUBLE, logo_retention DOUBLE)")
+    rows = kpi_rows(con, _kpi("CSM portfolio NRR") + _kpi("Logo retention") + _kpi("GRR"))
+    assert [(coverage, numerator, denominator, value, verdict) for _, coverage, numerator, denominator, value, _, verdict
+            in rows] == [(0, None, None, None, "n/a")] * 3
