@@ -91,6 +91,10 @@ def refresh_request(instance, versions: dict[str, str], origin: str) -> RunReque
     if found is None:
         return SkipReason(f"no readable product_usage export in {paths.raw_dir()}: the day to refresh is unknown")
     day = found[1].isoformat()
+    if instance.get_latest_materialization_event(VERSIONS_KEY) is None:  # a fresh instance: nothing built yet
+        return SkipReason("the churn model was never trained on this instance, and the daily refresh scores with it "
+                          "but never refits it: materialize everything once (`make materialize`, or Materialize all "
+                          "in the UI); the refresh follows on the next tick")
     if not HISTORY_PARTITIONS.has_partition_key(day):
         return SkipReason(f"the exports reach {day}, past the code location's last daily partition; reload the code "
                           "location (the daemon does it within a minute) or leave CSM_HISTORY_END empty")

@@ -7,6 +7,7 @@ import json
 import os
 import time
 import uuid
+from contextlib import contextmanager
 
 import duckdb
 import pytest
@@ -23,6 +24,7 @@ from dagster import (
 from dagster._core.test_utils import instance_for_test
 
 from csm_analytics import automation
+from csm_analytics.churn.assets import VERSIONS_KEY
 from csm_analytics.lib.raw_files import changed_files, file_versions, folder_version, still_settling
 from csm_analytics.reports.briefs import schedules as brief_schedules
 from csm_analytics.reports.briefs.assets import BRIEF_KEY
@@ -39,6 +41,14 @@ def _export(raw, last_day: dt.date, age_seconds: float = 60.0) -> None:
                     f"FROM range(2) t(i)) TO '{path}' (FORMAT parquet)")
     then = time.time() - age_seconds
     os.utime(path, (then, then))
+
+
+@contextmanager
+def instance_with_a_model():
+    """A test instance on which the churn model was trained once (as `make materialize` leaves it)."""
+    with instance_for_test() as instance:
+        instance.report_runless_asset_event(AssetMaterialization(asset_key=VERSIONS_KEY))
+        yield instance
 
 
 @pytest.fixture
@@ -63,7 +73,7 @@ def test_file_versions_change_with_the_file_and_ignore_non_exports(tmp_path):
 
 def test_refresh_targets_the_last_day_of_the_exports_once_per_version(raw):
     _export(raw, LAST_DAY)
-    with instance_for_test() as instance:
+    with instance_with_a_model() as instance:
         request = automation.refresh_request(instance, file_versions(raw), "test")
         assert isinstance(request, RunRequest)
         assert request.partition_key == LAST_DAY.isoformat()
@@ -77,7 +87,7 @@ def test_refresh_targets_the_last_day_of_the_exports_once_per_version(raw):
 
 def test_a_failed_refresh_is_retried_and_a_day_past_the_partitions_is_refused(raw):
     _export(raw, LAST_DAY)
-    with instance_for_test() as instance:
+    with instance_with_a_model() as instance:
         request = automation.refresh_request(instance, file_versions(raw), "test")
         instance.add_run(DagsterRun(job_name=automation.DAILY_REFRESH_JOB, run_id=str(uuid.uuid4()),
                                     status=DagsterRunStatus.FAILURE, tags=request.tags))
@@ -89,7 +99,7 @@ def test_a_failed_refresh_is_retried_and_a_day_past_the_partitions_is_refused(ra
 
 def test_raw_files_sensor_requests_one_refresh_per_file_version(raw):
     _export(raw, LAST_DAY)
-    with instance_for_test() as instance:
+    with instance_with_a_model() as instance:
         context = build_sensor_context(instance=instance)
         first = automation.raw_files_sensor(context)
         assert isinstance(first, RunRequest) and first.partition_key == LAST_DAY.isoformat()
@@ -111,7 +121,7 @@ def _brief_built(instance, as_of: dt.date) -> None:
 def test_the_0730_brief_waits_for_a_brief_built_on_the_latest_exports(raw, monkeypatch):
     _export(raw, LAST_DAY)
     day = dt.datetime(2026, 9, 30, 7, 30, tzinfo=dt.timezone.utc)
-    with instance_for_test() as instance:
+    with instance_with_a_model() as instance:
         waiting = brief_schedules.weekday_csm_daily_brief_schedule(
             build_schedule_context(instance=instance, scheduled_execution_time=day))
         assert isinstance(waiting, SkipReason) and "never been built" in waiting.skip_message
@@ -156,7 +166,7 @@ def test_a_failed_freshness_check_posts_one_ops_message(raw, tmp_path):
     defs = Definitions(asset_checks=automation.freshness_checks, jobs=[checks_job])
     outbox = tmp_path / "outbox"
     slack = SlackMessenger(token=None, outbox_dir=str(outbox))
-    with instance_for_test() as instance:
+    with instance_with_a_model() as instance:
         assert defs.resolve_job_def("freshness_only").execute_in_process(instance=instance).success
         failed = automation.failed_freshness(instance)
         assert {key.asset_key for key, _ in failed} == set(automation.FRESHNESS_KEYS)
@@ -178,7 +188,7 @@ def test_packs_due_are_requested_after_a_refresh_one_run_each(monkeypatch):
 
     from csm_analytics.reports.qbr.assets import PIPELINE_KEY
 
-    with instance_for_test() as instance:
+    with instance_with_a_model() as instance:
         assert automation.qbr_pack_requests(instance, "2026-09-29") == []
         instance.report_runless_asset_event(AssetMaterialization(
             asset_key=PIPELINE_KEY, metadata={"packs_to_build": MetadataValue.json(["A3", "A1", "A2"])}))
@@ -191,7 +201,7 @@ def test_packs_due_are_requested_after_a_refresh_one_run_each(monkeypatch):
 def test_raw_files_sensor_looks_again_while_the_day_has_no_partition(raw):
     """Exports past the last partition are not forgotten: once the code location knows the day, they refresh."""
     _export(raw, dt.date(2027, 1, 5))
-    with instance_for_test() as instance:
+    with instance_with_a_model() as instance:
         context = build_sensor_context(instance=instance)
         skip = automation.raw_files_sensor(context)
         assert isinstance(skip, SkipReason) and context.cursor is None
@@ -208,7 +218,7 @@ def test_a_late_refresh_that_failed_is_not_posted_twice(raw, tmp_path):
         *automation.freshness_checks))
     defs = Definitions(asset_checks=automation.freshness_checks, jobs=[checks_job])
     slack = SlackMessenger(token=None, outbox_dir=str(tmp_path / "outbox"))
-    with instance_for_test() as instance:
+    with instance_with_a_model() as instance:
         instance.add_run(DagsterRun(job_name=automation.DAILY_REFRESH_JOB, run_id=str(uuid.uuid4()),
                                     status=DagsterRunStatus.FAILURE))
         assert defs.resolve_job_def("freshness_only").execute_in_process(instance=instance).success
@@ -217,3 +227,19 @@ def test_a_late_refresh_that_failed_is_not_posted_twice(raw, tmp_path):
         skip = automation.freshness_to_ops(context)
         assert "ops already told" in skip.skip_message and context.cursor
     assert not (tmp_path / "outbox" / "messages.jsonl").exists()
+
+
+def test_a_fresh_instance_waits_for_the_first_full_materialization_instead_of_a_failing_refresh(raw):
+    """Issue 17: on an instance where nothing was materialized (a new deployment, or the first daemon tick
+    before "Materialize all" finished), the raw-files sensor started a daily_refresh that failed in
+    ml.churn_snapshots (no ml.churn_model_versions) and posted the failure to ops. It now says what to do
+    and leaves its cursor, so the refresh follows once the model exists."""
+    _export(raw, LAST_DAY)
+    with instance_for_test() as instance:
+        context = build_sensor_context(instance=instance)
+        skip = automation.raw_files_sensor(context)
+        assert isinstance(skip, SkipReason) and "materialize everything once" in skip.skip_message
+        assert context.cursor is None
+        instance.report_runless_asset_event(AssetMaterialization(asset_key=VERSIONS_KEY))
+        request = automation.raw_files_sensor(build_sensor_context(instance=instance, cursor=context.cursor))
+        assert isinstance(request, RunRequest) and request.partition_key == LAST_DAY.isoformat()

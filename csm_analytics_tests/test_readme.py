@@ -62,3 +62,21 @@ def test_python_m_from_a_python_without_the_dependencies_reruns_in_the_venv():
     out = subprocess.run([system, "-m", "csm_analytics", "schemas", "--help"], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "re-running with" in out.stderr and "usage: csm-analytics schemas" in out.stdout
+
+
+def test_the_readme_lists_exactly_the_schedules_and_sensors_that_are_on_and_off_by_default():
+    """Issue 17: two schedules were off by default and the README did not say so. The Operations section's
+    table names every schedule and sensor that runs by itself; its "Off by default" line names the others."""
+    from csm_analytics.definitions import defs
+
+    section = README.split("## Operations: what runs by itself")[1].split("\n## ")[0]
+    table, off_line = section.split("Off by default:")
+    listed_on = set(re.findall(r"^\| `([a-z0-9_]+)`", table, flags=re.M))
+    repository = defs.get_repository_def()
+    automations = {d.name: d.default_status.value for d in [*repository.schedule_defs, *repository.sensor_defs]}
+    listed_off = set(re.findall(r"`([a-z0-9_]+)`", off_line.split("switch them on")[0])) & set(automations)
+    on = {name for name, status in automations.items() if status == "RUNNING"}
+    assert listed_on - on == {"daily_refresh"}  # the job the two rows above it start
+    assert on <= listed_on
+    assert set(automations) - on == listed_off == {
+        "nightly_churn_snapshot_schedule", "executive_monthly_report_schedule"}

@@ -113,7 +113,10 @@ def kpi_rows(con, kpis: list[Kpi] = KPIS, health: HealthConfig | None = None) ->
     out = []
     for kpi in kpis:
         sql = with_csm_logins(health.with_tier_targets(kpi.sql) if health else kpi.sql, real_events)
-        coverage, numerator, denominator, value = con.execute(sql).fetchall()[0]
+        rows = con.execute(sql).fetchall()
+        # no row: nothing to measure yet (the TTM KPIs read the latest quarter of marts.revenue_retention,
+        # empty while the daily history is shorter than a year), reported as coverage 0, not an error
+        coverage, numerator, denominator, value = rows[0] if rows else (0, None, None, None)
         coverage = int(coverage or 0)
         if coverage == 0:
             numerator = denominator = value = None

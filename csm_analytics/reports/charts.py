@@ -75,10 +75,10 @@ def component_bars(components: list[dict]) -> bytes:
 def small_multiples(monthly: list[dict], series: dict[str, str], title: str) -> bytes:
     fig, axes = plt.subplots(1, len(series), figsize=(7.4, 1.9))
     months = [m["month"] for m in monthly]
-    for ax, (key, title) in zip(axes, series.items()):
+    for ax, (key, label) in zip(axes, series.items()):
         ax.plot(months, [m[key] for m in monthly], color=ACCENT, linewidth=1.8, marker="o", markersize=2.5)
         _style(ax, None)
-        ax.set_title(title, fontsize=8, color=INK, loc="left")
+        ax.set_title(label, fontsize=8, color=INK, loc="left")
         ax.tick_params(axis="x", labelrotation=45, labelsize=6)
         ax.xaxis.set_major_formatter(matplotlib.dates.DateFormatter("%b"))
     fig.suptitle(title, x=0.01, ha="left", fontsize=10, fontweight="bold", color=INK)

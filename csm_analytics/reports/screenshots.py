@@ -27,7 +27,7 @@ from csm_analytics.reports.render import render
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars",
          "--force-device-scale-factor=1", "--font-render-hinting=none"]
-SHOTS = [("qbr_pack.png", 4200), ("daily_brief.png", 700), ("executive_report.png", 3600)]
+SHOTS = [("qbr_pack.png", 4200), ("daily_brief.png", 760), ("executive_report.png", 3600)]
 
 
 def screenshot(html: Path, png: Path, height: int) -> None:

@@ -2,6 +2,9 @@
 
 Starts the workspace on a free local port over the current serving snapshot and drives Debian's chromium
 with Playwright (a dev dependency). Needs the demo users of data/workspace/users.toml (password `demo`).
+Deterministic like the reports' screenshots: the pointer is moved off the page (it rested on the button that
+replaced "Log in", caught mid hover transition), CSS animations are stopped, and a PNG whose pixels did not
+change is not rewritten, so running it again leaves git clean.
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
+from csm_analytics.reports.screenshots import replace_if_changed
 from csm_analytics.serving import locations
 from csm_analytics.workspace.auth import DEMO_PASSWORD
 
@@ -67,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     server = subprocess.Popen([sys.executable, "-m", "csm_analytics.cli", "workspace", "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
+    work = Path(tempfile.mkdtemp(prefix="workspace_shots_"))
     try:
         for _ in range(200):
             try:
@@ -92,14 +98,17 @@ def main(argv: list[str] | None = None) -> int:
                     chart.scroll_into_view_if_needed()  # charts draw when scrolled into view
                     chart.locator("canvas, svg").first.wait_for(timeout=20_000)
                 page.evaluate("window.scrollTo(0, 0)")
+                page.mouse.move(0, 0)  # no hover state on whatever sits under the last click
                 page.wait_for_timeout(500)
-                page.screenshot(path=str(out / name))
+                page.screenshot(path=str(work / name), animations="disabled")
                 page.close()
-                print(f"wrote {out / name}")
+                changed = replace_if_changed(work / name, out / name)
+                print(f"{'wrote' if changed else 'unchanged'} {out / name}")
             browser.close()
     finally:
         os.killpg(server.pid, 15)
         server.wait(timeout=20)
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

@@ -198,3 +198,17 @@ def test_data_adoption_counts_real_workspace_logins_from_a_csms_first_one(tmp_pa
     per_csm = con.execute(with_csm_logins(csm_adoption_sql(f"DATE '{LAST}'"), True)).fetchall()
     assert per_csm == [("S1", 7, 7, 7, 7, 7.0, True, "simulated"), ("S2", 2, 2, 2, 2, 2.0, False, "workspace"),
                        ("S3", 0, 8, 7, 7, 5.5, False, "mixed")]
+
+
+def test_ttm_kpis_without_a_finished_quarter_are_empty_not_an_error(tmp_path):
+    """A history shorter than a year (a new deployment, CSM_HISTORY_START on recent days) leaves
+    marts.revenue_retention without a row; its KPIs then have coverage 0 and no value (the marts.cs_ops_kpis
+    step failed with IndexError on such a warehouse)."""
+    con = _warehouse(tmp_path, ["A"], [_contract("A0", "A", D(2025, 1, 1), D(2025, 12, 31), 10_000.0, None)])
+    con.execute("CREATE SCHEMA marts")  # the mart's columns, no quarter yet
+    con.execute("CREATE TABLE marts.revenue_retention (dimension VARCHAR, quarter_end DATE, accounts_at_start INT, "
+                "accounts_retained INT, start_arr DOUBLE, end_arr DOUBLE, churned_arr DOUBLE, contraction_arr DOUBLE, "
+                "nrr DOUBLE, grr DOUBLE, logo_retention DOUBLE)")
+    rows = kpi_rows(con, _kpi("CSM portfolio NRR") + _kpi("Logo retention") + _kpi("GRR"))
+    assert [(coverage, numerator, denominator, value, verdict) for _, coverage, numerator, denominator, value, _, verdict, _
+            in rows] == [(0, None, None, None, "n/a")] * 3

@@ -157,3 +157,20 @@ def test_pack_text_has_no_raw_codes_or_plural_hedges(pack):
     assert not re.search(r"\b(payroll_error|compliance_breach|platform_outage|data_issue|worker_growth|seat_ceiling)\b",
                          text)
     assert re.search(r"\b\d+ tickets? open today\. \d+ incidents? in the last 180 days", text)
+
+
+def test_the_usage_chart_is_titled_as_asked_and_each_panel_by_its_series(monkeypatch):
+    """The pack's usage chart said "Workers" (its last panel's label) where "Monthly averages, last 12 months"
+    was asked: the loop variable shadowed the title."""
+    import datetime as dt
+
+    from csm_analytics.reports import charts
+
+    drawn = []
+    monkeypatch.setattr(charts, "png_bytes", lambda fig, dpi=110: drawn.append(fig) or b"")
+    monthly = [{"month": dt.date(2026, m, 1), "active_users": m, "worker_count": 2 * m} for m in (7, 8, 9)]
+    charts.small_multiples(monthly, {"active_users": "Active users", "worker_count": "Workers"}, "Monthly averages")
+    [fig] = drawn
+    assert fig._suptitle.get_text() == "Monthly averages"
+    assert [ax.get_title(loc="left") for ax in fig.axes] == ["Active users", "Workers"]
+    charts.plt.close(fig)
