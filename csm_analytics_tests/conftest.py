@@ -41,13 +41,16 @@ def pytest_configure(config):
 SHARED_BUILDS = {"churned": "default_warehouse", "scored": "default_warehouse", "large_world": "large_world"}
 
 
+@pytest.hookimpl(hookwrapper=True)  # the marks are set before every other implementation runs, xdist's included
 def pytest_collection_modifyitems(config, items):
     """Under `pytest -n N --dist loadgroup` (what `make test` runs), the tests that share an expensive session
-    fixture run on one worker, so each fixture is built once per suite rather than once per worker."""
+    fixture run on one worker, so each fixture is built once per suite rather than once per worker.
+    (xdist turns `xdist_group` marks into groups; it does so on pytest 8, hence pytest < 9 in pyproject.toml.)"""
     for item in items:
         group = next((g for name, g in SHARED_BUILDS.items() if name in getattr(item, "fixturenames", ())), None)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
+    yield
 
 
 def pytest_unconfigure(config):
