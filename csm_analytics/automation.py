@@ -45,20 +45,32 @@ from csm_analytics.churn.assets import MODEL_KEY, VERSIONS_KEY
 from csm_analytics.health.assets import SCORE_KEY
 from csm_analytics.lib import paths
 from csm_analytics.lib.partitions import HISTORY_PARTITIONS, data_range
-from csm_analytics.lib.raw_files import changed_files, file_versions, folder_version, still_settling
+from csm_analytics.lib.raw_files import (
+    RAW_VERSION_TAG,
+    changed_files,
+    file_versions,
+    folder_version,
+    still_settling,
+)
 from csm_analytics.reports.briefs.assets import BRIEF_KEY
 from csm_analytics.reports.executive.assets import REPORT_KEY
 from csm_analytics.reports.qbr.assets import PACK_KEY, PIPELINE_KEY
 from csm_analytics.reports.qbr.jobs import qbr_packs_job
+from csm_analytics.serving.assets import SNAPSHOT_KEY
 
 DAILY_REFRESH_JOB = "daily_refresh"
-RAW_VERSION_TAG = "csm/raw_version"
 DATA_DAY_TAG = "csm/data_day"
 REFRESH_CRON = os.environ.get("CSM_REFRESH_CRON", "0 5 * * *")  # after the nightly exports land
-FRESH_BY_CRON = os.environ.get("CSM_FRESH_BY_CRON", "0 6 * * *")  # health score (and the rest) by 06:00
+# Health score (and the rest) by 06:00; empty: no deadline, fresh means updated within CSM_FRESH_WITHIN_SECONDS.
+FRESH_BY_CRON = os.environ.get("CSM_FRESH_BY_CRON", "0 6 * * *") or None
 TIMEZONE = os.environ.get("CSM_TIMEZONE", "UTC")
-# The assets whose freshness is checked. The serving data joins this list where its asset is declared.
-FRESHNESS_KEYS = [SCORE_KEY, EVENTS_KEY, BRIEF_KEY]
+# How far before the deadline the last update may lie and still count as fresh (a day, plus slack for a late export).
+FRESH_WITHIN = dt.timedelta(seconds=int(os.environ.get("CSM_FRESH_WITHIN_SECONDS", str(24 * 3600))))
+# How often the raw folder is looked at, and how often the freshness checks are evaluated after a deadline.
+RAW_SENSOR_SECONDS = int(os.environ.get("CSM_RAW_SENSOR_INTERVAL_SECONDS", "30"))
+FRESHNESS_SENSOR_SECONDS = int(os.environ.get("CSM_FRESHNESS_SENSOR_INTERVAL_SECONDS", "60"))
+# The assets whose freshness is checked: what CSMs and the workspace read each morning.
+FRESHNESS_KEYS = [SCORE_KEY, EVENTS_KEY, BRIEF_KEY, SNAPSHOT_KEY]
 # Not refreshed nightly: the model is refitted on purpose (materialize_everything), never nightly; the
 # per-account QBR packs and the monthly report have their own jobs (packs due follow a successful refresh).
 # QBR packs built after one refresh (one run each, queued behind it); the rest follow on the next days.
@@ -66,7 +78,7 @@ PACKS_PER_REFRESH = int(os.environ.get("CSM_QBR_PACKS_PER_REFRESH", "50"))
 NOT_NIGHTLY = AssetSelection.assets(MODEL_KEY, VERSIONS_KEY, PACK_KEY, REPORT_KEY)
 
 freshness_checks = build_last_update_freshness_checks(
-    assets=FRESHNESS_KEYS, deadline_cron=FRESH_BY_CRON, lower_bound_delta=dt.timedelta(hours=24), timezone=TIMEZONE)
+    assets=FRESHNESS_KEYS, deadline_cron=FRESH_BY_CRON, lower_bound_delta=FRESH_WITHIN, timezone=TIMEZONE)
 
 daily_refresh_job = define_asset_job(
     DAILY_REFRESH_JOB, selection=AssetSelection.all() - NOT_NIGHTLY - AssetSelection.checks(*freshness_checks),
@@ -78,8 +90,9 @@ daily_refresh_job = define_asset_job(
 
 
 def _already_requested(instance, version: str) -> bool:
-    """A refresh of these exact files is queued, running or done (a failed one may be retried)."""
-    runs = instance.get_runs(RunsFilter(job_name=DAILY_REFRESH_JOB, tags={RAW_VERSION_TAG: version}), limit=5)
+    """A run loading these exact files is queued, running or done (a failed one may be retried): a daily refresh,
+    or the full materialize of `make run` / `make materialize` (runner.py tags it with the same version)."""
+    runs = instance.get_runs(RunsFilter(tags={RAW_VERSION_TAG: version}), limit=5)
     return any(r.status not in (DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED) for r in runs)
 
 
@@ -112,7 +125,7 @@ def daily_refresh_schedule(context):
     return refresh_request(context.instance, file_versions(paths.raw_dir()), "schedule")
 
 
-@sensor(job=daily_refresh_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING,
+@sensor(job=daily_refresh_job, minimum_interval_seconds=RAW_SENSOR_SECONDS, default_status=DefaultSensorStatus.RUNNING,
         description="Watches CSM_RAW_DIR: a new or changed export starts one refresh (run key per file version).")
 def raw_files_sensor(context: SensorEvaluationContext):
     versions = file_versions(paths.raw_dir())
@@ -129,7 +142,8 @@ def raw_files_sensor(context: SensorEvaluationContext):
 
 
 freshness_sensor = build_sensor_for_freshness_checks(
-    freshness_checks=freshness_checks, default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=60)
+    freshness_checks=freshness_checks, default_status=DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=FRESHNESS_SENSOR_SECONDS)
 
 
 def failed_freshness(instance) -> list[tuple[AssetCheckKey, int]]:
@@ -153,7 +167,7 @@ def refresh_failed_recently(instance, hours: int = 24) -> str | None:
     return records[0].dagster_run.run_id if dt.datetime.now(dt.timezone.utc).timestamp() - when < hours * 3600 else None
 
 
-@sensor(minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING,
+@sensor(minimum_interval_seconds=FRESHNESS_SENSOR_SECONDS, default_status=DefaultSensorStatus.RUNNING,
         description="Posts one message to the ops channel when a freshness check fails (one per failed evaluation; "
                     "none when a failed daily_refresh was already posted by run_failure_to_ops).")
 def freshness_to_ops(context: SensorEvaluationContext, alert_outbox: AlertOutboxResource, slack: SlackMessenger):
@@ -166,7 +180,8 @@ def freshness_to_ops(context: SensorEvaluationContext, alert_outbox: AlertOutbox
     if failed_run:  # run_failure_to_ops already told ops about this day: one message per incident
         context.update_cursor(json.dumps(sorted(reported | {str(eid) for _, eid in fresh_failures}, key=int)[-200:]))
         return SkipReason(f"{names} late because daily_refresh run {failed_run[:8]} failed; ops already told")
-    text = (f":hourglass: Late data: {names} not refreshed by the {FRESH_BY_CRON} ({TIMEZONE}) deadline. "
+    deadline = f"by the {FRESH_BY_CRON} ({TIMEZONE}) deadline" if FRESH_BY_CRON else f"within {FRESH_WITHIN}"
+    text = (f":hourglass: Late data: {names} not refreshed {deadline}. "
             "Check the daily_refresh runs and the raw exports in CSM_RAW_DIR.")
     key = "freshness:" + ",".join(str(eid) for _, eid in fresh_failures)
     # the cursor is stored when the tick ends; a post that raised is tried again on the next tick

@@ -243,3 +243,73 @@ def test_a_fresh_instance_waits_for_the_first_full_materialization_instead_of_a_
         instance.report_runless_asset_event(AssetMaterialization(asset_key=VERSIONS_KEY))
         request = automation.raw_files_sensor(build_sensor_context(instance=instance, cursor=context.cursor))
         assert isinstance(request, RunRequest) and request.partition_key == LAST_DAY.isoformat()
+
+
+def test_exports_the_full_materialize_loaded_are_not_refreshed_again(raw):
+    """`make run` materializes everything, tagged with the raw folder's version (runner.py): the sensor's first
+    tick after it finds those files loaded and queues no needless daily_refresh."""
+    from csm_analytics.lib.raw_files import RAW_VERSION_TAG
+
+    _export(raw, LAST_DAY)
+    with instance_with_a_model() as instance:
+        instance.add_run(DagsterRun(job_name="materialize_everything", run_id=str(uuid.uuid4()),
+                                    status=DagsterRunStatus.SUCCESS,
+                                    tags={RAW_VERSION_TAG: folder_version(file_versions(raw))}))
+        context = build_sensor_context(instance=instance)
+        skip = automation.raw_files_sensor(context)
+        assert isinstance(skip, SkipReason) and "already refreshed or queued" in skip.skip_message
+        assert json.loads(context.cursor) == file_versions(raw)  # and it does not look at them again
+
+
+def test_the_full_materialize_is_tagged_with_the_raw_version(raw, monkeypatch):
+    """The tag the sensor looks for is on the run materialize_everything starts (a one-asset stand-in graph)."""
+    from dagster import Definitions, asset, define_asset_job
+
+    from csm_analytics import runner
+    from csm_analytics.definitions import MATERIALIZE_JOB
+    from csm_analytics.lib.raw_files import RAW_VERSION_TAG
+
+    @asset
+    def broken():  # fails, so materialize_everything stops before the QBR packs and the monthly report
+        raise RuntimeError("stop here")
+
+    _export(raw, LAST_DAY)
+    defs = Definitions(assets=[broken], jobs=[define_asset_job(MATERIALIZE_JOB)])
+    with instance_for_test() as instance:
+        assert runner.materialize_everything(instance=instance, definitions=defs) is False
+        [run] = instance.get_runs()
+    assert run.tags[RAW_VERSION_TAG] == folder_version(file_versions(raw))
+
+
+def test_the_serving_snapshot_has_a_freshness_check_that_passes_once_published(raw):
+    from dagster import Definitions, define_asset_job
+
+    from csm_analytics.serving.assets import SNAPSHOT_KEY
+
+    assert SNAPSHOT_KEY in automation.FRESHNESS_KEYS
+    checks_job = define_asset_job("freshness_only", selection=automation.AssetSelection.checks(
+        *automation.freshness_checks))
+    defs = Definitions(asset_checks=automation.freshness_checks, jobs=[checks_job])
+    with instance_for_test() as instance:
+        instance.report_runless_asset_event(AssetMaterialization(asset_key=SNAPSHOT_KEY))
+        assert defs.resolve_job_def("freshness_only").execute_in_process(instance=instance).success
+        failed = {key.asset_key for key, _ in automation.failed_freshness(instance)}
+    assert SNAPSHOT_KEY not in failed and failed == set(automation.FRESHNESS_KEYS) - {SNAPSHOT_KEY}
+
+
+def test_a_brief_whose_freshness_failed_is_not_sent_as_todays(raw):
+    """The exports did not move (the day's files never came): the brief matches them, but its freshness check
+    failed, so the 07:30 DM waits instead of sending yesterday's brief as news."""
+    from dagster import AssetCheckEvaluation
+
+    _export(raw, LAST_DAY)
+    day = dt.datetime(2026, 9, 30, 7, 30, tzinfo=dt.timezone.utc)
+    with instance_for_test() as instance:
+        _brief_built(instance, LAST_DAY)
+        context = build_schedule_context(instance=instance, scheduled_execution_time=day)
+        assert isinstance(brief_schedules.weekday_csm_daily_brief_schedule(context), RunRequest)
+        instance.report_runless_asset_event(AssetCheckEvaluation(
+            asset_key=BRIEF_KEY, check_name=brief_schedules.FRESHNESS_CHECK, passed=False, description="late"))
+        waiting = brief_schedules.weekday_csm_daily_brief_schedule(
+            build_schedule_context(instance=instance, scheduled_execution_time=day))
+    assert isinstance(waiting, SkipReason) and "the brief is not fresh (late)" in waiting.skip_message

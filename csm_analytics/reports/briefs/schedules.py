@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 
 from dagster import (
+    AssetCheckKey,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     RunRequest,
@@ -34,13 +35,28 @@ from csm_analytics.reports.briefs.jobs import csm_daily_brief_job
 
 SEND = load_briefs_config()
 BRIEF_DAY_TAG = "csm/brief_day"
+FRESHNESS_CHECK = "freshness_check"  # the name Dagster's freshness checks carry (automation.freshness_checks)
+
+
+def brief_freshness_failed(instance) -> str | None:
+    """Why the brief is late, when its latest freshness check evaluation (automation.py) failed: the day's
+    exports never came or the refresh failed. The brief of an earlier day is then not sent as today's."""
+    key = AssetCheckKey(BRIEF_KEY, FRESHNESS_CHECK)
+    record = instance.event_log_storage.get_latest_asset_check_execution_by_key([key]).get(key)
+    evaluation = record.event.asset_check_evaluation if record is not None and record.event else None
+    if evaluation is None or evaluation.passed:
+        return None
+    return f"the brief is not fresh ({evaluation.description or 'its freshness check failed'})"
 
 
 def brief_is_current(instance) -> tuple[bool, str]:
-    """(current?, why): the brief mart was materialized after the exports last changed, for their last day."""
+    """(current?, why): the brief mart was materialized after the exports last changed, for their last day, and
+    its freshness check does not say it is late."""
     event = instance.get_latest_materialization_event(BRIEF_KEY)
     if event is None:
         return False, "the daily brief has never been built"
+    if late := brief_freshness_failed(instance):
+        return False, late
     versions = file_versions(paths.raw_dir())
     exports_changed = max((int(v.split(":")[1]) / 1e9 for v in versions.values()), default=0.0)
     built_for = str(event.asset_materialization.metadata.get("as_of_date").value
