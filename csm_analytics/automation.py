@@ -1,4 +1,4 @@
-"""The platform keeps itself fresh: the daily refresh, the raw-files sensor, freshness checks, the ops message.
+"""The platform keeps itself fresh: the daily refresh, the raw-files sensor, freshness policies, the ops message.
 
 Mechanism: one daily job with a schedule (and the same job requested by the raw-files sensor), not
 declarative automation. DuckDB allows one writer process. One run refreshes every asset of the day in
@@ -11,6 +11,11 @@ pool serialises warehouse steps across runs: runs queue, they never collide.
 Which day: the last `usage_date` of the raw product-usage export (lib/partitions.py's rule), not the
 wall clock. A refresh is keyed on the version of the raw folder (lib/raw_files.py): the same files are
 refreshed once, whichever of the schedule or the sensor sees them first.
+
+Freshness: Dagster's `FreshnessPolicy` on the key assets (it superseded the freshness checks). The daemon
+evaluates policies itself, without a run, so nothing queues behind the refresh (a check run did, one per asset
+as each came due). Open-source Dagster has no alert on a policy, so `freshness_to_ops` reads the stored
+freshness states and posts one ops message per change to Fail.
 """
 
 from __future__ import annotations
@@ -20,23 +25,24 @@ import json
 import os
 
 from dagster import (
-    AssetCheckKey,
+    AssetKey,
     AssetSelection,
     DagsterRunStatus,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     Definitions,
+    FreshnessPolicy,
     RunRequest,
     RunsFilter,
     SensorEvaluationContext,
     SkipReason,
-    build_last_update_freshness_checks,
-    build_sensor_for_freshness_checks,
     define_asset_job,
     run_status_sensor,
     schedule,
     sensor,
 )
+
+from dagster._core.definitions.freshness import FreshnessState
 
 from csm_analytics.alerts.assets import EVENTS_KEY
 from csm_analytics.alerts.resources import AlertOutboxResource
@@ -66,10 +72,11 @@ FRESH_BY_CRON = os.environ.get("CSM_FRESH_BY_CRON", "0 6 * * *") or None
 TIMEZONE = os.environ.get("CSM_TIMEZONE", "UTC")
 # How far before the deadline the last update may lie and still count as fresh (a day, plus slack for a late export).
 FRESH_WITHIN = dt.timedelta(seconds=int(os.environ.get("CSM_FRESH_WITHIN_SECONDS", str(24 * 3600))))
-# How often the raw folder is looked at, and how often the freshness checks are evaluated after a deadline.
+# How often the raw folder is looked at, and how often a failing freshness is looked for (the daemon evaluates the
+# policies every 30 s, FRESHNESS_DAEMON_INTERVAL_SECONDS).
 RAW_SENSOR_SECONDS = int(os.environ.get("CSM_RAW_SENSOR_INTERVAL_SECONDS", "30"))
 FRESHNESS_SENSOR_SECONDS = int(os.environ.get("CSM_FRESHNESS_SENSOR_INTERVAL_SECONDS", "60"))
-# The assets whose freshness is checked: what CSMs and the workspace read each morning.
+# The assets with a freshness policy: what CSMs and the workspace read each morning.
 FRESHNESS_KEYS = [SCORE_KEY, EVENTS_KEY, BRIEF_KEY, SNAPSHOT_KEY]
 # Not refreshed nightly: the model is refitted on purpose (materialize_everything), never nightly; the
 # per-account QBR packs and the monthly report have their own jobs (packs due follow a successful refresh).
@@ -77,11 +84,21 @@ FRESHNESS_KEYS = [SCORE_KEY, EVENTS_KEY, BRIEF_KEY, SNAPSHOT_KEY]
 PACKS_PER_REFRESH = int(os.environ.get("CSM_QBR_PACKS_PER_REFRESH", "50"))
 NOT_NIGHTLY = AssetSelection.assets(MODEL_KEY, VERSIONS_KEY, PACK_KEY, REPORT_KEY)
 
-freshness_checks = build_last_update_freshness_checks(
-    assets=FRESHNESS_KEYS, deadline_cron=FRESH_BY_CRON, lower_bound_delta=FRESH_WITHIN, timezone=TIMEZONE)
+# Dagster's freshness policy, evaluated by the daemon's freshness loop (no run, no sensor): a deadline passed with
+# no update in the FRESH_WITHIN before it turns the asset's freshness to Fail in the UI until it materializes again.
+FRESHNESS_POLICY = (FreshnessPolicy.cron(deadline_cron=FRESH_BY_CRON, lower_bound_delta=FRESH_WITHIN, timezone=TIMEZONE)
+                    if FRESH_BY_CRON else FreshnessPolicy.time_window(fail_window=FRESH_WITHIN))
+
+
+def with_freshness_policies(defs: Definitions) -> Definitions:
+    """The code location with FRESHNESS_POLICY on each of FRESHNESS_KEYS (the domains stay unaware of the schedule)."""
+    return defs.map_resolved_asset_specs(
+        func=lambda spec: spec.replace_attributes(freshness_policy=FRESHNESS_POLICY),
+        selection=AssetSelection.assets(*FRESHNESS_KEYS))
+
 
 daily_refresh_job = define_asset_job(
-    DAILY_REFRESH_JOB, selection=AssetSelection.all() - NOT_NIGHTLY - AssetSelection.checks(*freshness_checks),
+    DAILY_REFRESH_JOB, selection=AssetSelection.all() - NOT_NIGHTLY,
     partitions_def=HISTORY_PARTITIONS,
     description="The day's refresh in one run: reload the raw exports, the new day's health and churn partitions, "
                 "band transitions and alerts, every mart, the daily brief (and any asset added later, such as the "
@@ -141,21 +158,11 @@ def raw_files_sensor(context: SensorEvaluationContext):
     return result
 
 
-freshness_sensor = build_sensor_for_freshness_checks(
-    freshness_checks=freshness_checks, default_status=DefaultSensorStatus.RUNNING,
-    minimum_interval_seconds=FRESHNESS_SENSOR_SECONDS)
-
-
-def failed_freshness(instance) -> list[tuple[AssetCheckKey, int]]:
-    """(check, evaluation id) of every freshness check whose latest evaluation failed."""
-    keys = [key for checks in freshness_checks for key in checks.check_keys]
-    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
-    failed = []
-    for key, record in latest.items():
-        evaluation = record.event.asset_check_evaluation if record.event else None
-        if evaluation is not None and not evaluation.passed:
-            failed.append((key, record.id))
-    return failed
+def failed_freshness(instance) -> list[tuple[AssetKey, str]]:
+    """(asset, when it turned Fail) of every asset of FRESHNESS_KEYS whose freshness state is Fail now."""
+    records = instance.get_freshness_state_records(FRESHNESS_KEYS)
+    return [(key, f"{record.updated_at.timestamp():.3f}") for key, record in records.items()
+            if record.freshness_state == FreshnessState.FAIL]
 
 
 def refresh_failed_recently(instance, hours: int = 24) -> str | None:
@@ -168,24 +175,26 @@ def refresh_failed_recently(instance, hours: int = 24) -> str | None:
 
 
 @sensor(minimum_interval_seconds=FRESHNESS_SENSOR_SECONDS, default_status=DefaultSensorStatus.RUNNING,
-        description="Posts one message to the ops channel when a freshness check fails (one per failed evaluation; "
-                    "none when a failed daily_refresh was already posted by run_failure_to_ops).")
+        description="Posts one message to the ops channel when an asset's freshness turns Fail (one per change to "
+                    "Fail; none when a failed daily_refresh was already posted by run_failure_to_ops).")
 def freshness_to_ops(context: SensorEvaluationContext, alert_outbox: AlertOutboxResource, slack: SlackMessenger):
     reported = set(json.loads(context.cursor)) if context.cursor else set()
-    fresh_failures = [(key, eid) for key, eid in failed_freshness(context.instance) if str(eid) not in reported]
+    fresh_failures = [(key, when) for key, when in failed_freshness(context.instance)
+                      if f"{key.to_user_string()}@{when}" not in reported]
     if not fresh_failures:
-        return SkipReason("every freshness check passes, or its failure was already posted")
-    names = ", ".join(key.asset_key.to_user_string() for key, _ in fresh_failures)
+        return SkipReason("every freshness policy passes, or its failure was already posted")
+    names = ", ".join(key.to_user_string() for key, _ in fresh_failures)
+    posted = sorted(reported | {f"{key.to_user_string()}@{when}" for key, when in fresh_failures})[-200:]
     failed_run = refresh_failed_recently(context.instance)
     if failed_run:  # run_failure_to_ops already told ops about this day: one message per incident
-        context.update_cursor(json.dumps(sorted(reported | {str(eid) for _, eid in fresh_failures}, key=int)[-200:]))
+        context.update_cursor(json.dumps(posted))
         return SkipReason(f"{names} late because daily_refresh run {failed_run[:8]} failed; ops already told")
     deadline = f"by the {FRESH_BY_CRON} ({TIMEZONE}) deadline" if FRESH_BY_CRON else f"within {FRESH_WITHIN}"
     text = (f":hourglass: Late data: {names} not refreshed {deadline}. "
             "Check the daily_refresh runs and the raw exports in CSM_RAW_DIR.")
-    key = "freshness:" + ",".join(str(eid) for _, eid in fresh_failures)
+    key = "freshness:" + ",".join(f"{k.to_user_string()}@{when}" for k, when in fresh_failures)
     # the cursor is stored when the tick ends; a post that raised is tried again on the next tick
-    context.update_cursor(json.dumps(sorted(reported | {str(eid) for _, eid in fresh_failures}, key=int)[-200:]))
+    context.update_cursor(json.dumps(posted))
     slack.transport().post(alert_outbox.config().ops_channel, text,
                            [{"type": "section", "text": {"type": "mrkdwn", "text": text}}], key)
     return SkipReason(f"posted to ops: {names}")
@@ -209,6 +218,5 @@ def qbr_packs_after_refresh(context):
 
 
 def build_defs() -> Definitions:
-    return Definitions(asset_checks=freshness_checks, jobs=[daily_refresh_job], schedules=[daily_refresh_schedule],
-                       sensors=[raw_files_sensor, freshness_sensor, freshness_to_ops,
-                                                qbr_packs_after_refresh])
+    return Definitions(jobs=[daily_refresh_job], schedules=[daily_refresh_schedule],
+                       sensors=[raw_files_sensor, freshness_to_ops, qbr_packs_after_refresh])

@@ -154,33 +154,59 @@ def test_the_stale_note_leads_the_dm():
     assert text.startswith("Data may be stale: x. Good morning Ana: 1 of your accounts")
 
 
-def test_a_failed_freshness_check_posts_one_ops_message(raw, tmp_path):
-    """The checks fail when the assets were never refreshed; the ops channel hears of it once."""
-    from dagster import Definitions, define_asset_job
+def _freshness(instance, key, state, at: float | None = None) -> None:
+    """The event the daemon's freshness loop stores when an asset's freshness state changes."""
+    from dagster._core.definitions.freshness import FreshnessState, FreshnessStateChange
 
+    instance._report_runless_asset_event(FreshnessStateChange(  # noqa: SLF001 - what FreshnessDaemon calls
+        key=key, previous_state=FreshnessState.UNKNOWN, new_state=FreshnessState(state),
+        state_change_timestamp=at or time.time()))
+
+
+def test_a_failing_freshness_posts_one_ops_message(raw, tmp_path):
+    """The policies fail when the assets were not refreshed in time; the ops channel hears of it once, and again
+    only when an asset turns Fail anew."""
     from csm_analytics.alerts.resources import AlertOutboxResource
     from csm_analytics.alerts.slack import SlackMessenger
 
-    checks_job = define_asset_job("freshness_only", selection=automation.AssetSelection.checks(
-        *automation.freshness_checks))
-    defs = Definitions(asset_checks=automation.freshness_checks, jobs=[checks_job])
-    outbox = tmp_path / "outbox"
-    slack = SlackMessenger(token=None, outbox_dir=str(outbox))
-    with instance_with_a_model() as instance:
-        assert defs.resolve_job_def("freshness_only").execute_in_process(instance=instance).success
-        failed = automation.failed_freshness(instance)
-        assert {key.asset_key for key, _ in failed} == set(automation.FRESHNESS_KEYS)
-
-        context = build_sensor_context(instance=instance, resources={"alert_outbox": AlertOutboxResource(),
-                                                                      "slack": slack})
+    slack = SlackMessenger(token=None, outbox_dir=str(tmp_path / "outbox"))
+    resources = {"alert_outbox": AlertOutboxResource(), "slack": slack}
+    with instance_for_test() as instance:
+        for key in automation.FRESHNESS_KEYS:
+            _freshness(instance, key, "FAIL")
+        assert {key for key, _ in automation.failed_freshness(instance)} == set(automation.FRESHNESS_KEYS)
+        context = build_sensor_context(instance=instance, resources=resources)
         automation.freshness_to_ops(context)
-        again = build_sensor_context(instance=instance, cursor=context.cursor,
-                                     resources={"alert_outbox": AlertOutboxResource(), "slack": slack})
-        skip = automation.freshness_to_ops(again)
-        assert "already posted" in skip.skip_message
-    messages = [json.loads(line) for f in outbox.glob("*") for line in f.read_text().splitlines() if line.strip()]
-    ops = [m for m in messages if str(m.get("alert_key", "")).startswith("freshness:")]
-    assert len(ops) == 1 and "core/account_health_score" in ops[0]["text"] and "alerts/alert_events" in ops[0]["text"]
+        again = build_sensor_context(instance=instance, cursor=context.cursor, resources=resources)
+        assert "already posted" in automation.freshness_to_ops(again).skip_message
+
+        _freshness(instance, automation.SCORE_KEY, "PASS")  # refreshed, then late again the next day
+        _freshness(instance, automation.SCORE_KEY, "FAIL", time.time() + 1)
+        automation.freshness_to_ops(build_sensor_context(instance=instance, cursor=again.cursor, resources=resources))
+    ops = [m for m in _messages(tmp_path / "outbox") if str(m.get("alert_key", "")).startswith("freshness:")]
+    assert len(ops) == 2
+    assert all(k.to_user_string() in ops[0]["text"] for k in automation.FRESHNESS_KEYS)
+    assert "serving/snapshot" in ops[0]["text"] and "not refreshed by the 0 6 * * * (UTC) deadline" in ops[0]["text"]
+    assert "core/account_health_score" in ops[1]["text"] and "alerts/alert_events" not in ops[1]["text"]
+
+
+def _messages(outbox) -> list[dict]:
+    return [json.loads(line) for f in outbox.glob("*") for line in f.read_text().splitlines() if line.strip()]
+
+
+def test_the_key_assets_carry_the_freshness_policy():
+    """Health score, alert events, daily brief and the serving snapshot: the UI shows their freshness."""
+    from dagster import FreshnessPolicy
+
+    from csm_analytics.definitions import defs
+    from csm_analytics.serving.assets import SNAPSHOT_KEY
+
+    graph = defs.resolve_asset_graph()
+    assert SNAPSHOT_KEY in automation.FRESHNESS_KEYS
+    expected = FreshnessPolicy.cron(deadline_cron="0 6 * * *", lower_bound_delta=dt.timedelta(hours=24))
+    assert {key: graph.get(key).freshness_policy for key in automation.FRESHNESS_KEYS} == \
+        {key: expected for key in automation.FRESHNESS_KEYS}
+    assert [n.key for n in graph.asset_nodes if n.freshness_policy and n.key not in automation.FRESHNESS_KEYS] == []
 
 
 def test_packs_due_are_requested_after_a_refresh_one_run_each(monkeypatch):
@@ -209,19 +235,14 @@ def test_raw_files_sensor_looks_again_while_the_day_has_no_partition(raw):
 
 def test_a_late_refresh_that_failed_is_not_posted_twice(raw, tmp_path):
     """A failed refresh reaches ops through run_failure_to_ops; the freshness failure it causes adds no message."""
-    from dagster import Definitions, define_asset_job
-
     from csm_analytics.alerts.resources import AlertOutboxResource
     from csm_analytics.alerts.slack import SlackMessenger
 
-    checks_job = define_asset_job("freshness_only", selection=automation.AssetSelection.checks(
-        *automation.freshness_checks))
-    defs = Definitions(asset_checks=automation.freshness_checks, jobs=[checks_job])
     slack = SlackMessenger(token=None, outbox_dir=str(tmp_path / "outbox"))
     with instance_with_a_model() as instance:
         instance.add_run(DagsterRun(job_name=automation.DAILY_REFRESH_JOB, run_id=str(uuid.uuid4()),
                                     status=DagsterRunStatus.FAILURE))
-        assert defs.resolve_job_def("freshness_only").execute_in_process(instance=instance).success
+        _freshness(instance, automation.SCORE_KEY, "FAIL")
         context = build_sensor_context(instance=instance, resources={"alert_outbox": AlertOutboxResource(),
                                                                       "slack": slack})
         skip = automation.freshness_to_ops(context)
@@ -281,35 +302,17 @@ def test_the_full_materialize_is_tagged_with_the_raw_version(raw, monkeypatch):
     assert run.tags[RAW_VERSION_TAG] == folder_version(file_versions(raw))
 
 
-def test_the_serving_snapshot_has_a_freshness_check_that_passes_once_published(raw):
-    from dagster import Definitions, define_asset_job
-
-    from csm_analytics.serving.assets import SNAPSHOT_KEY
-
-    assert SNAPSHOT_KEY in automation.FRESHNESS_KEYS
-    checks_job = define_asset_job("freshness_only", selection=automation.AssetSelection.checks(
-        *automation.freshness_checks))
-    defs = Definitions(asset_checks=automation.freshness_checks, jobs=[checks_job])
-    with instance_for_test() as instance:
-        instance.report_runless_asset_event(AssetMaterialization(asset_key=SNAPSHOT_KEY))
-        assert defs.resolve_job_def("freshness_only").execute_in_process(instance=instance).success
-        failed = {key.asset_key for key, _ in automation.failed_freshness(instance)}
-    assert SNAPSHOT_KEY not in failed and failed == set(automation.FRESHNESS_KEYS) - {SNAPSHOT_KEY}
-
-
 def test_a_brief_whose_freshness_failed_is_not_sent_as_todays(raw):
-    """The exports did not move (the day's files never came): the brief matches them, but its freshness check
-    failed, so the 07:30 DM waits instead of sending yesterday's brief as news."""
-    from dagster import AssetCheckEvaluation
-
+    """The exports did not move (the day's files never came): the brief matches them, but its freshness policy
+    fails, so the 07:30 DM waits instead of sending yesterday's brief as news."""
     _export(raw, LAST_DAY)
     day = dt.datetime(2026, 9, 30, 7, 30, tzinfo=dt.timezone.utc)
     with instance_for_test() as instance:
         _brief_built(instance, LAST_DAY)
         context = build_schedule_context(instance=instance, scheduled_execution_time=day)
         assert isinstance(brief_schedules.weekday_csm_daily_brief_schedule(context), RunRequest)
-        instance.report_runless_asset_event(AssetCheckEvaluation(
-            asset_key=BRIEF_KEY, check_name=brief_schedules.FRESHNESS_CHECK, passed=False, description="late"))
+        _freshness(instance, BRIEF_KEY, "FAIL")
         waiting = brief_schedules.weekday_csm_daily_brief_schedule(
             build_schedule_context(instance=instance, scheduled_execution_time=day))
-    assert isinstance(waiting, SkipReason) and "the brief is not fresh (late)" in waiting.skip_message
+    assert isinstance(waiting, SkipReason) and "the brief is not fresh (failing its freshness policy since" \
+        in waiting.skip_message

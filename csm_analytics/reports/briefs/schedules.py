@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 
 from dagster import (
-    AssetCheckKey,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     RunRequest,
@@ -24,6 +23,7 @@ from dagster import (
     schedule,
     sensor,
 )
+from dagster._core.definitions.freshness import FreshnessState
 from dagster._utils.schedules import get_latest_completed_cron_tick
 
 from csm_analytics.lib import paths
@@ -35,23 +35,21 @@ from csm_analytics.reports.briefs.jobs import csm_daily_brief_job
 
 SEND = load_briefs_config()
 BRIEF_DAY_TAG = "csm/brief_day"
-FRESHNESS_CHECK = "freshness_check"  # the name Dagster's freshness checks carry (automation.freshness_checks)
 
 
 def brief_freshness_failed(instance) -> str | None:
-    """Why the brief is late, when its latest freshness check evaluation (automation.py) failed: the day's
-    exports never came or the refresh failed. The brief of an earlier day is then not sent as today's."""
-    key = AssetCheckKey(BRIEF_KEY, FRESHNESS_CHECK)
-    record = instance.event_log_storage.get_latest_asset_check_execution_by_key([key]).get(key)
-    evaluation = record.event.asset_check_evaluation if record is not None and record.event else None
-    if evaluation is None or evaluation.passed:
+    """Why the brief is late, when its freshness policy (automation.py) is failing: the day's exports never came
+    or the refresh failed. The brief of an earlier day is then not sent as today's."""
+    record = instance.get_freshness_state_records([BRIEF_KEY]).get(BRIEF_KEY)
+    if record is None or record.freshness_state != FreshnessState.FAIL:
         return None
-    return f"the brief is not fresh ({evaluation.description or 'its freshness check failed'})"
+    since = record.updated_at.strftime("%Y-%m-%d %H:%M %Z")
+    return f"the brief is not fresh (failing its freshness policy since {since})"
 
 
 def brief_is_current(instance) -> tuple[bool, str]:
     """(current?, why): the brief mart was materialized after the exports last changed, for their last day, and
-    its freshness check does not say it is late."""
+    its freshness policy does not say it is late."""
     event = instance.get_latest_materialization_event(BRIEF_KEY)
     if event is None:
         return False, "the daily brief has never been built"
