@@ -15,7 +15,7 @@ refreshed once, whichever of the schedule or the sensor sees them first.
 Freshness: Dagster's `FreshnessPolicy` on the key assets (it superseded the freshness checks). The daemon
 evaluates policies itself, without a run, so nothing queues behind the refresh (a check run did, one per asset
 as each came due). Open-source Dagster has no alert on a policy, so `freshness_to_ops` reads the stored
-freshness states and posts one ops message per change to Fail.
+freshness states and posts one ops message per incident (first Fail until all pass again).
 """
 
 from __future__ import annotations
@@ -175,28 +175,32 @@ def refresh_failed_recently(instance, hours: int = 24) -> str | None:
 
 
 @sensor(minimum_interval_seconds=FRESHNESS_SENSOR_SECONDS, default_status=DefaultSensorStatus.RUNNING,
-        description="Posts one message to the ops channel when an asset's freshness turns Fail (one per change to "
-                    "Fail; none when a failed daily_refresh was already posted by run_failure_to_ops).")
+        description="Posts one message to the ops channel per late-data incident: from the first key asset whose "
+                    "freshness turns Fail until all pass again (none when a failed daily_refresh was already posted "
+                    "by run_failure_to_ops).")
 def freshness_to_ops(context: SensorEvaluationContext, alert_outbox: AlertOutboxResource, slack: SlackMessenger):
-    reported = set(json.loads(context.cursor)) if context.cursor else set()
-    fresh_failures = [(key, when) for key, when in failed_freshness(context.instance)
-                      if f"{key.to_user_string()}@{when}" not in reported]
-    if not fresh_failures:
-        return SkipReason("every freshness policy passes, or its failure was already posted")
-    names = ", ".join(key.to_user_string() for key, _ in fresh_failures)
-    posted = sorted(reported | {f"{key.to_user_string()}@{when}" for key, when in fresh_failures})[-200:]
+    # The assets of one refresh turn Fail seconds apart (each from its own last update): one incident, one message.
+    loaded = json.loads(context.cursor) if context.cursor else {}
+    incident = loaded.get("incident") if isinstance(loaded, dict) else None  # the list of earlier versions: none
+    failing = failed_freshness(context.instance)
+    if not failing:
+        if incident:
+            context.update_cursor(json.dumps({}))
+        return SkipReason("every freshness policy passes")
+    names = ", ".join(key.to_user_string() for key, _ in failing)
+    if incident:
+        return SkipReason(f"still late: {names}; ops was told when this began ({incident})")
+    incident = min(when for _, when in failing)
+    # the cursor is stored when the tick ends; a post that raised is tried again on the next tick
+    context.update_cursor(json.dumps({"incident": incident}))
     failed_run = refresh_failed_recently(context.instance)
     if failed_run:  # run_failure_to_ops already told ops about this day: one message per incident
-        context.update_cursor(json.dumps(posted))
         return SkipReason(f"{names} late because daily_refresh run {failed_run[:8]} failed; ops already told")
     deadline = f"by the {FRESH_BY_CRON} ({TIMEZONE}) deadline" if FRESH_BY_CRON else f"within {FRESH_WITHIN}"
     text = (f":hourglass: Late data: {names} not refreshed {deadline}. "
             "Check the daily_refresh runs and the raw exports in CSM_RAW_DIR.")
-    key = "freshness:" + ",".join(f"{k.to_user_string()}@{when}" for k, when in fresh_failures)
-    # the cursor is stored when the tick ends; a post that raised is tried again on the next tick
-    context.update_cursor(json.dumps(posted))
     slack.transport().post(alert_outbox.config().ops_channel, text,
-                           [{"type": "section", "text": {"type": "mrkdwn", "text": text}}], key)
+                           [{"type": "section", "text": {"type": "mrkdwn", "text": text}}], f"freshness:{incident}")
     return SkipReason(f"posted to ops: {names}")
 
 

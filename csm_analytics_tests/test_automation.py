@@ -163,31 +163,41 @@ def _freshness(instance, key, state, at: float | None = None) -> None:
         state_change_timestamp=at or time.time()))
 
 
-def test_a_failing_freshness_posts_one_ops_message(raw, tmp_path):
-    """The policies fail when the assets were not refreshed in time; the ops channel hears of it once, and again
-    only when an asset turns Fail anew."""
+def test_a_failing_freshness_posts_one_ops_message_per_incident(raw, tmp_path):
+    """The policies fail when the assets were not refreshed in time. The assets of one refresh turn Fail seconds
+    apart (each from its own last update): ops hears once per incident, until all pass again."""
     from csm_analytics.alerts.resources import AlertOutboxResource
     from csm_analytics.alerts.slack import SlackMessenger
 
     slack = SlackMessenger(token=None, outbox_dir=str(tmp_path / "outbox"))
     resources = {"alert_outbox": AlertOutboxResource(), "slack": slack}
-    with instance_for_test() as instance:
-        for key in automation.FRESHNESS_KEYS:
-            _freshness(instance, key, "FAIL")
-        assert {key for key, _ in automation.failed_freshness(instance)} == set(automation.FRESHNESS_KEYS)
-        context = build_sensor_context(instance=instance, resources=resources)
-        automation.freshness_to_ops(context)
-        again = build_sensor_context(instance=instance, cursor=context.cursor, resources=resources)
-        assert "already posted" in automation.freshness_to_ops(again).skip_message
 
-        _freshness(instance, automation.SCORE_KEY, "PASS")  # refreshed, then late again the next day
-        _freshness(instance, automation.SCORE_KEY, "FAIL", time.time() + 1)
-        automation.freshness_to_ops(build_sensor_context(instance=instance, cursor=again.cursor, resources=resources))
+    def tick(cursor):
+        context = build_sensor_context(instance=instance, cursor=cursor, resources=resources)
+        return automation.freshness_to_ops(context).skip_message, context.cursor
+
+    with instance_for_test() as instance:
+        first, *others = automation.FRESHNESS_KEYS
+        _freshness(instance, first, "FAIL")
+        assert [key for key, _ in automation.failed_freshness(instance)] == [first]
+        said, cursor = tick(None)
+        assert said == f"posted to ops: {first.to_user_string()}"
+        for key in others:  # the rest of the same refresh, a few seconds later
+            _freshness(instance, key, "FAIL")
+        said, cursor = tick(cursor)
+        assert said.startswith("still late: ") and all(k.to_user_string() in said for k in others)
+
+        for key in automation.FRESHNESS_KEYS:  # the next refresh lands: the incident is over
+            _freshness(instance, key, "PASS")
+        assert tick(cursor)[0] == "every freshness policy passes"
+        cursor = tick(cursor)[1]
+        _freshness(instance, automation.SCORE_KEY, "FAIL", time.time() + 1)  # late again another day
+        said, cursor = tick(cursor)
+        assert said == "posted to ops: core/account_health_score"
     ops = [m for m in _messages(tmp_path / "outbox") if str(m.get("alert_key", "")).startswith("freshness:")]
-    assert len(ops) == 2
-    assert all(k.to_user_string() in ops[0]["text"] for k in automation.FRESHNESS_KEYS)
-    assert "serving/snapshot" in ops[0]["text"] and "not refreshed by the 0 6 * * * (UTC) deadline" in ops[0]["text"]
-    assert "core/account_health_score" in ops[1]["text"] and "alerts/alert_events" not in ops[1]["text"]
+    assert len(ops) == 2 and ops[0]["alert_key"] != ops[1]["alert_key"]
+    assert f"Late data: {first.to_user_string()} not refreshed by the 0 6 * * * (UTC) deadline" in ops[0]["text"]
+    assert "core/account_health_score" in ops[1]["text"]
 
 
 def _messages(outbox) -> list[dict]:
