@@ -106,7 +106,7 @@ def churn_model_asset(duckdb: DuckDBResource, health_config: HealthConfigResourc
     config = churn_settings.load()
     with duckdb.get_connection() as con:
         frame, covered = _training_frame(con, health_config.load(), config)
-    _, last = training_bounds()
+        _, last = training_bounds(con)
     trained = train_champion(frame, config, last)
     card, results, important = trained.card, trained.results, trained.important
     path = churn_model.save(trained.model, card, churn_settings.models)
