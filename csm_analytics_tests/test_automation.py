@@ -319,10 +319,10 @@ def test_a_brief_whose_freshness_failed_is_not_sent_as_todays(raw):
     day = dt.datetime(2026, 9, 30, 7, 30, tzinfo=dt.timezone.utc)
     with instance_for_test() as instance:
         _brief_built(instance, LAST_DAY)
-        context = build_schedule_context(instance=instance, scheduled_execution_time=day)
-        assert isinstance(brief_schedules.weekday_csm_daily_brief_schedule(context), RunRequest)
+        with build_schedule_context(instance=instance, scheduled_execution_time=day) as context:
+            assert isinstance(brief_schedules.weekday_csm_daily_brief_schedule(context), RunRequest)
         _freshness(instance, BRIEF_KEY, "FAIL")
-        waiting = brief_schedules.weekday_csm_daily_brief_schedule(
-            build_schedule_context(instance=instance, scheduled_execution_time=day))
+        with build_schedule_context(instance=instance, scheduled_execution_time=day) as context:
+            waiting = brief_schedules.weekday_csm_daily_brief_schedule(context)
     assert isinstance(waiting, SkipReason) and "the brief is not fresh (failing its freshness policy since" \
         in waiting.skip_message

@@ -179,8 +179,8 @@ def test_three_days_in_production_then_a_missing_day(tmp_path, monkeypatch):
         if name.startswith("CSM_"):
             monkeypatch.setenv(name, value)
     morning = dt.datetime.combine(D + dt.timedelta(days=5), dt.time(7, 30), tzinfo=dt.timezone.utc)
-    waiting = brief_schedules.weekday_csm_daily_brief_schedule(
-        build_schedule_context(instance=instance, scheduled_execution_time=morning))
+    with build_schedule_context(instance=instance, scheduled_execution_time=morning) as context:
+        waiting = brief_schedules.weekday_csm_daily_brief_schedule(context)
     assert isinstance(waiting, SkipReason) and "not fresh" in waiting.skip_message, waiting
     instance.dispose()
     print(f"initial materialize {initial_seconds:.0f} s; refresh runs "
