@@ -1,4 +1,4 @@
-"""The platform keeps itself fresh: the daily refresh, the raw-files sensor, freshness checks, the ops message.
+"""The platform keeps itself fresh: the daily refresh, the raw-files sensor, freshness policies, the ops message.
 
 Mechanism: one daily job with a schedule (and the same job requested by the raw-files sensor), not
 declarative automation. DuckDB allows one writer process. One run refreshes every asset of the day in
@@ -11,6 +11,11 @@ pool serialises warehouse steps across runs: runs queue, they never collide.
 Which day: the last `usage_date` of the raw product-usage export (lib/partitions.py's rule), not the
 wall clock. A refresh is keyed on the version of the raw folder (lib/raw_files.py): the same files are
 refreshed once, whichever of the schedule or the sensor sees them first.
+
+Freshness: Dagster's `FreshnessPolicy` on the key assets (it superseded the freshness checks). The daemon
+evaluates policies itself, without a run, so nothing queues behind the refresh (a check run did, one per asset
+as each came due). Open-source Dagster has no alert on a policy, so `freshness_to_ops` reads the stored
+freshness states and posts one ops message per incident (first Fail until all pass again).
 """
 
 from __future__ import annotations
@@ -20,23 +25,24 @@ import json
 import os
 
 from dagster import (
-    AssetCheckKey,
+    AssetKey,
     AssetSelection,
     DagsterRunStatus,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     Definitions,
+    FreshnessPolicy,
     RunRequest,
     RunsFilter,
     SensorEvaluationContext,
     SkipReason,
-    build_last_update_freshness_checks,
-    build_sensor_for_freshness_checks,
     define_asset_job,
     run_status_sensor,
     schedule,
     sensor,
 )
+
+from dagster._core.definitions.freshness import FreshnessState
 
 from csm_analytics.alerts.assets import EVENTS_KEY
 from csm_analytics.alerts.resources import AlertOutboxResource
@@ -45,31 +51,54 @@ from csm_analytics.churn.assets import MODEL_KEY, VERSIONS_KEY
 from csm_analytics.health.assets import SCORE_KEY
 from csm_analytics.lib import paths
 from csm_analytics.lib.partitions import HISTORY_PARTITIONS, data_range
-from csm_analytics.lib.raw_files import changed_files, file_versions, folder_version, still_settling
+from csm_analytics.lib.raw_files import (
+    RAW_VERSION_TAG,
+    changed_files,
+    file_versions,
+    folder_version,
+    still_settling,
+)
 from csm_analytics.reports.briefs.assets import BRIEF_KEY
 from csm_analytics.reports.executive.assets import REPORT_KEY
 from csm_analytics.reports.qbr.assets import PACK_KEY, PIPELINE_KEY
 from csm_analytics.reports.qbr.jobs import qbr_packs_job
+from csm_analytics.serving.assets import SNAPSHOT_KEY
 
 DAILY_REFRESH_JOB = "daily_refresh"
-RAW_VERSION_TAG = "csm/raw_version"
 DATA_DAY_TAG = "csm/data_day"
 REFRESH_CRON = os.environ.get("CSM_REFRESH_CRON", "0 5 * * *")  # after the nightly exports land
-FRESH_BY_CRON = os.environ.get("CSM_FRESH_BY_CRON", "0 6 * * *")  # health score (and the rest) by 06:00
+# Health score (and the rest) by 06:00; empty: no deadline, fresh means updated within CSM_FRESH_WITHIN_SECONDS.
+FRESH_BY_CRON = os.environ.get("CSM_FRESH_BY_CRON", "0 6 * * *") or None
 TIMEZONE = os.environ.get("CSM_TIMEZONE", "UTC")
-# The assets whose freshness is checked. The serving data joins this list where its asset is declared.
-FRESHNESS_KEYS = [SCORE_KEY, EVENTS_KEY, BRIEF_KEY]
+# How far before the deadline the last update may lie and still count as fresh (a day, plus slack for a late export).
+FRESH_WITHIN = dt.timedelta(seconds=int(os.environ.get("CSM_FRESH_WITHIN_SECONDS", str(24 * 3600))))
+# How often the raw folder is looked at, and how often a failing freshness is looked for (the daemon evaluates the
+# policies every 30 s, FRESHNESS_DAEMON_INTERVAL_SECONDS).
+RAW_SENSOR_SECONDS = int(os.environ.get("CSM_RAW_SENSOR_INTERVAL_SECONDS", "30"))
+FRESHNESS_SENSOR_SECONDS = int(os.environ.get("CSM_FRESHNESS_SENSOR_INTERVAL_SECONDS", "60"))
+# The assets with a freshness policy: what CSMs and the workspace read each morning.
+FRESHNESS_KEYS = [SCORE_KEY, EVENTS_KEY, BRIEF_KEY, SNAPSHOT_KEY]
 # Not refreshed nightly: the model is refitted on purpose (materialize_everything), never nightly; the
 # per-account QBR packs and the monthly report have their own jobs (packs due follow a successful refresh).
 # QBR packs built after one refresh (one run each, queued behind it); the rest follow on the next days.
 PACKS_PER_REFRESH = int(os.environ.get("CSM_QBR_PACKS_PER_REFRESH", "50"))
 NOT_NIGHTLY = AssetSelection.assets(MODEL_KEY, VERSIONS_KEY, PACK_KEY, REPORT_KEY)
 
-freshness_checks = build_last_update_freshness_checks(
-    assets=FRESHNESS_KEYS, deadline_cron=FRESH_BY_CRON, lower_bound_delta=dt.timedelta(hours=24), timezone=TIMEZONE)
+# Dagster's freshness policy, evaluated by the daemon's freshness loop (no run, no sensor): a deadline passed with
+# no update in the FRESH_WITHIN before it turns the asset's freshness to Fail in the UI until it materializes again.
+FRESHNESS_POLICY = (FreshnessPolicy.cron(deadline_cron=FRESH_BY_CRON, lower_bound_delta=FRESH_WITHIN, timezone=TIMEZONE)
+                    if FRESH_BY_CRON else FreshnessPolicy.time_window(fail_window=FRESH_WITHIN))
+
+
+def with_freshness_policies(defs: Definitions) -> Definitions:
+    """The code location with FRESHNESS_POLICY on each of FRESHNESS_KEYS (the domains stay unaware of the schedule)."""
+    return defs.map_resolved_asset_specs(
+        func=lambda spec: spec.replace_attributes(freshness_policy=FRESHNESS_POLICY),
+        selection=AssetSelection.assets(*FRESHNESS_KEYS))
+
 
 daily_refresh_job = define_asset_job(
-    DAILY_REFRESH_JOB, selection=AssetSelection.all() - NOT_NIGHTLY - AssetSelection.checks(*freshness_checks),
+    DAILY_REFRESH_JOB, selection=AssetSelection.all() - NOT_NIGHTLY,
     partitions_def=HISTORY_PARTITIONS,
     description="The day's refresh in one run: reload the raw exports, the new day's health and churn partitions, "
                 "band transitions and alerts, every mart, the daily brief (and any asset added later, such as the "
@@ -78,8 +107,9 @@ daily_refresh_job = define_asset_job(
 
 
 def _already_requested(instance, version: str) -> bool:
-    """A refresh of these exact files is queued, running or done (a failed one may be retried)."""
-    runs = instance.get_runs(RunsFilter(job_name=DAILY_REFRESH_JOB, tags={RAW_VERSION_TAG: version}), limit=5)
+    """A run loading these exact files is queued, running or done (a failed one may be retried): a daily refresh,
+    or the full materialize of `make run` / `make materialize` (runner.py tags it with the same version)."""
+    runs = instance.get_runs(RunsFilter(tags={RAW_VERSION_TAG: version}), limit=5)
     return any(r.status not in (DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED) for r in runs)
 
 
@@ -112,7 +142,7 @@ def daily_refresh_schedule(context):
     return refresh_request(context.instance, file_versions(paths.raw_dir()), "schedule")
 
 
-@sensor(job=daily_refresh_job, minimum_interval_seconds=30, default_status=DefaultSensorStatus.RUNNING,
+@sensor(job=daily_refresh_job, minimum_interval_seconds=RAW_SENSOR_SECONDS, default_status=DefaultSensorStatus.RUNNING,
         description="Watches CSM_RAW_DIR: a new or changed export starts one refresh (run key per file version).")
 def raw_files_sensor(context: SensorEvaluationContext):
     versions = file_versions(paths.raw_dir())
@@ -128,20 +158,11 @@ def raw_files_sensor(context: SensorEvaluationContext):
     return result
 
 
-freshness_sensor = build_sensor_for_freshness_checks(
-    freshness_checks=freshness_checks, default_status=DefaultSensorStatus.RUNNING, minimum_interval_seconds=60)
-
-
-def failed_freshness(instance) -> list[tuple[AssetCheckKey, int]]:
-    """(check, evaluation id) of every freshness check whose latest evaluation failed."""
-    keys = [key for checks in freshness_checks for key in checks.check_keys]
-    latest = instance.event_log_storage.get_latest_asset_check_execution_by_key(keys)
-    failed = []
-    for key, record in latest.items():
-        evaluation = record.event.asset_check_evaluation if record.event else None
-        if evaluation is not None and not evaluation.passed:
-            failed.append((key, record.id))
-    return failed
+def failed_freshness(instance) -> list[tuple[AssetKey, str]]:
+    """(asset, when it turned Fail) of every asset of FRESHNESS_KEYS whose freshness state is Fail now."""
+    records = instance.get_freshness_state_records(FRESHNESS_KEYS)
+    return [(key, f"{record.updated_at.timestamp():.3f}") for key, record in records.items()
+            if record.freshness_state == FreshnessState.FAIL]
 
 
 def refresh_failed_recently(instance, hours: int = 24) -> str | None:
@@ -153,26 +174,33 @@ def refresh_failed_recently(instance, hours: int = 24) -> str | None:
     return records[0].dagster_run.run_id if dt.datetime.now(dt.timezone.utc).timestamp() - when < hours * 3600 else None
 
 
-@sensor(minimum_interval_seconds=60, default_status=DefaultSensorStatus.RUNNING,
-        description="Posts one message to the ops channel when a freshness check fails (one per failed evaluation; "
-                    "none when a failed daily_refresh was already posted by run_failure_to_ops).")
+@sensor(minimum_interval_seconds=FRESHNESS_SENSOR_SECONDS, default_status=DefaultSensorStatus.RUNNING,
+        description="Posts one message to the ops channel per late-data incident: from the first key asset whose "
+                    "freshness turns Fail until all pass again (none when a failed daily_refresh was already posted "
+                    "by run_failure_to_ops).")
 def freshness_to_ops(context: SensorEvaluationContext, alert_outbox: AlertOutboxResource, slack: SlackMessenger):
-    reported = set(json.loads(context.cursor)) if context.cursor else set()
-    fresh_failures = [(key, eid) for key, eid in failed_freshness(context.instance) if str(eid) not in reported]
-    if not fresh_failures:
-        return SkipReason("every freshness check passes, or its failure was already posted")
-    names = ", ".join(key.asset_key.to_user_string() for key, _ in fresh_failures)
+    # The assets of one refresh turn Fail seconds apart (each from its own last update): one incident, one message.
+    loaded = json.loads(context.cursor) if context.cursor else {}
+    incident = loaded.get("incident") if isinstance(loaded, dict) else None  # the list of earlier versions: none
+    failing = failed_freshness(context.instance)
+    if not failing:
+        if incident:
+            context.update_cursor(json.dumps({}))
+        return SkipReason("every freshness policy passes")
+    names = ", ".join(key.to_user_string() for key, _ in failing)
+    if incident:
+        return SkipReason(f"still late: {names}; ops was told when this began ({incident})")
+    incident = min(when for _, when in failing)
+    # the cursor is stored when the tick ends; a post that raised is tried again on the next tick
+    context.update_cursor(json.dumps({"incident": incident}))
     failed_run = refresh_failed_recently(context.instance)
     if failed_run:  # run_failure_to_ops already told ops about this day: one message per incident
-        context.update_cursor(json.dumps(sorted(reported | {str(eid) for _, eid in fresh_failures}, key=int)[-200:]))
         return SkipReason(f"{names} late because daily_refresh run {failed_run[:8]} failed; ops already told")
-    text = (f":hourglass: Late data: {names} not refreshed by the {FRESH_BY_CRON} ({TIMEZONE}) deadline. "
+    deadline = f"by the {FRESH_BY_CRON} ({TIMEZONE}) deadline" if FRESH_BY_CRON else f"within {FRESH_WITHIN}"
+    text = (f":hourglass: Late data: {names} not refreshed {deadline}. "
             "Check the daily_refresh runs and the raw exports in CSM_RAW_DIR.")
-    key = "freshness:" + ",".join(str(eid) for _, eid in fresh_failures)
-    # the cursor is stored when the tick ends; a post that raised is tried again on the next tick
-    context.update_cursor(json.dumps(sorted(reported | {str(eid) for _, eid in fresh_failures}, key=int)[-200:]))
     slack.transport().post(alert_outbox.config().ops_channel, text,
-                           [{"type": "section", "text": {"type": "mrkdwn", "text": text}}], key)
+                           [{"type": "section", "text": {"type": "mrkdwn", "text": text}}], f"freshness:{incident}")
     return SkipReason(f"posted to ops: {names}")
 
 
@@ -194,6 +222,5 @@ def qbr_packs_after_refresh(context):
 
 
 def build_defs() -> Definitions:
-    return Definitions(asset_checks=freshness_checks, jobs=[daily_refresh_job], schedules=[daily_refresh_schedule],
-                       sensors=[raw_files_sensor, freshness_sensor, freshness_to_ops,
-                                                qbr_packs_after_refresh])
+    return Definitions(jobs=[daily_refresh_job], schedules=[daily_refresh_schedule],
+                       sensors=[raw_files_sensor, freshness_to_ops, qbr_packs_after_refresh])

@@ -31,9 +31,10 @@ def build_definitions() -> Definitions:
         resources=resources_for(),  # CSM_ENV = local | ci | prod picks them; asset code never changes
         executor=in_process_executor,
     )
-    return Definitions.merge(sources.build_defs(), health.build_defs(), churn.build_defs(), alerts.build_defs(),
-                             portfolio.build_defs(), expansion.build_defs(), briefs.build_defs(), reports.build_defs(),
-                             serving.build_defs(), automation.build_defs(), platform)  # automation: daily refresh, raw sensor, freshness
+    merged = Definitions.merge(sources.build_defs(), health.build_defs(), churn.build_defs(), alerts.build_defs(),
+                               portfolio.build_defs(), expansion.build_defs(), briefs.build_defs(), reports.build_defs(),
+                               serving.build_defs(), automation.build_defs(), platform)  # automation: daily refresh, raw sensor, freshness
+    return automation.with_freshness_policies(merged)
 
 
 defs = build_definitions()

@@ -17,6 +17,9 @@ from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_START_TAG,
 )
 
+from csm_analytics.lib import paths
+from csm_analytics.lib.raw_files import RAW_VERSION_TAG, file_versions, folder_version
+
 
 def materialize_everything(instance: DagsterInstance | None = None, verbose: bool = False,
                            groups: list[str] | None = None, definitions=None, qbr_pack_limit: int | None = None) -> bool:
@@ -45,6 +48,8 @@ def materialize_everything(instance: DagsterInstance | None = None, verbose: boo
     if job.partitions_def is not None:  # one run backfills every daily partition (single-run backfill policy)
         keys = job.partitions_def.get_partition_keys(dynamic_partitions_store=instance)
         tags = {ASSET_PARTITION_RANGE_START_TAG: keys[0], ASSET_PARTITION_RANGE_END_TAG: keys[-1]}
+    if not groups:  # the raw-files sensor then knows these exports are loaded and queues no refresh of them
+        tags[RAW_VERSION_TAG] = folder_version(file_versions(paths.raw_dir()))
     result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=quiet, tags=tags)
     ok = _report(result, verbose)
     if groups or not ok:

@@ -154,33 +154,69 @@ def test_the_stale_note_leads_the_dm():
     assert text.startswith("Data may be stale: x. Good morning Ana: 1 of your accounts")
 
 
-def test_a_failed_freshness_check_posts_one_ops_message(raw, tmp_path):
-    """The checks fail when the assets were never refreshed; the ops channel hears of it once."""
-    from dagster import Definitions, define_asset_job
+def _freshness(instance, key, state, at: float | None = None) -> None:
+    """The event the daemon's freshness loop stores when an asset's freshness state changes."""
+    from dagster._core.definitions.freshness import FreshnessState, FreshnessStateChange
 
+    instance._report_runless_asset_event(FreshnessStateChange(  # noqa: SLF001 - what FreshnessDaemon calls
+        key=key, previous_state=FreshnessState.UNKNOWN, new_state=FreshnessState(state),
+        state_change_timestamp=at or time.time()))
+
+
+def test_a_failing_freshness_posts_one_ops_message_per_incident(raw, tmp_path):
+    """The policies fail when the assets were not refreshed in time. The assets of one refresh turn Fail seconds
+    apart (each from its own last update): ops hears once per incident, until all pass again."""
     from csm_analytics.alerts.resources import AlertOutboxResource
     from csm_analytics.alerts.slack import SlackMessenger
 
-    checks_job = define_asset_job("freshness_only", selection=automation.AssetSelection.checks(
-        *automation.freshness_checks))
-    defs = Definitions(asset_checks=automation.freshness_checks, jobs=[checks_job])
-    outbox = tmp_path / "outbox"
-    slack = SlackMessenger(token=None, outbox_dir=str(outbox))
-    with instance_with_a_model() as instance:
-        assert defs.resolve_job_def("freshness_only").execute_in_process(instance=instance).success
-        failed = automation.failed_freshness(instance)
-        assert {key.asset_key for key, _ in failed} == set(automation.FRESHNESS_KEYS)
+    slack = SlackMessenger(token=None, outbox_dir=str(tmp_path / "outbox"))
+    resources = {"alert_outbox": AlertOutboxResource(), "slack": slack}
 
-        context = build_sensor_context(instance=instance, resources={"alert_outbox": AlertOutboxResource(),
-                                                                      "slack": slack})
-        automation.freshness_to_ops(context)
-        again = build_sensor_context(instance=instance, cursor=context.cursor,
-                                     resources={"alert_outbox": AlertOutboxResource(), "slack": slack})
-        skip = automation.freshness_to_ops(again)
-        assert "already posted" in skip.skip_message
-    messages = [json.loads(line) for f in outbox.glob("*") for line in f.read_text().splitlines() if line.strip()]
-    ops = [m for m in messages if str(m.get("alert_key", "")).startswith("freshness:")]
-    assert len(ops) == 1 and "core/account_health_score" in ops[0]["text"] and "alerts/alert_events" in ops[0]["text"]
+    def tick(cursor):
+        context = build_sensor_context(instance=instance, cursor=cursor, resources=resources)
+        return automation.freshness_to_ops(context).skip_message, context.cursor
+
+    with instance_for_test() as instance:
+        first, *others = automation.FRESHNESS_KEYS
+        _freshness(instance, first, "FAIL")
+        assert [key for key, _ in automation.failed_freshness(instance)] == [first]
+        said, cursor = tick(None)
+        assert said == f"posted to ops: {first.to_user_string()}"
+        for key in others:  # the rest of the same refresh, a few seconds later
+            _freshness(instance, key, "FAIL")
+        said, cursor = tick(cursor)
+        assert said.startswith("still late: ") and all(k.to_user_string() in said for k in others)
+
+        for key in automation.FRESHNESS_KEYS:  # the next refresh lands: the incident is over
+            _freshness(instance, key, "PASS")
+        assert tick(cursor)[0] == "every freshness policy passes"
+        cursor = tick(cursor)[1]
+        _freshness(instance, automation.SCORE_KEY, "FAIL", time.time() + 1)  # late again another day
+        said, cursor = tick(cursor)
+        assert said == "posted to ops: core/account_health_score"
+    ops = [m for m in _messages(tmp_path / "outbox") if str(m.get("alert_key", "")).startswith("freshness:")]
+    assert len(ops) == 2 and ops[0]["alert_key"] != ops[1]["alert_key"]
+    assert f"Late data: {first.to_user_string()} not refreshed by the 0 6 * * * (UTC) deadline" in ops[0]["text"]
+    assert "core/account_health_score" in ops[1]["text"]
+
+
+def _messages(outbox) -> list[dict]:
+    return [json.loads(line) for f in outbox.glob("*") for line in f.read_text().splitlines() if line.strip()]
+
+
+def test_the_key_assets_carry_the_freshness_policy():
+    """Health score, alert events, daily brief and the serving snapshot: the UI shows their freshness."""
+    from dagster import FreshnessPolicy
+
+    from csm_analytics.definitions import defs
+    from csm_analytics.serving.assets import SNAPSHOT_KEY
+
+    graph = defs.resolve_asset_graph()
+    assert SNAPSHOT_KEY in automation.FRESHNESS_KEYS
+    expected = FreshnessPolicy.cron(deadline_cron="0 6 * * *", lower_bound_delta=dt.timedelta(hours=24))
+    assert {key: graph.get(key).freshness_policy for key in automation.FRESHNESS_KEYS} == \
+        {key: expected for key in automation.FRESHNESS_KEYS}
+    assert [n.key for n in graph.asset_nodes if n.freshness_policy and n.key not in automation.FRESHNESS_KEYS] == []
 
 
 def test_packs_due_are_requested_after_a_refresh_one_run_each(monkeypatch):
@@ -209,19 +245,14 @@ def test_raw_files_sensor_looks_again_while_the_day_has_no_partition(raw):
 
 def test_a_late_refresh_that_failed_is_not_posted_twice(raw, tmp_path):
     """A failed refresh reaches ops through run_failure_to_ops; the freshness failure it causes adds no message."""
-    from dagster import Definitions, define_asset_job
-
     from csm_analytics.alerts.resources import AlertOutboxResource
     from csm_analytics.alerts.slack import SlackMessenger
 
-    checks_job = define_asset_job("freshness_only", selection=automation.AssetSelection.checks(
-        *automation.freshness_checks))
-    defs = Definitions(asset_checks=automation.freshness_checks, jobs=[checks_job])
     slack = SlackMessenger(token=None, outbox_dir=str(tmp_path / "outbox"))
     with instance_with_a_model() as instance:
         instance.add_run(DagsterRun(job_name=automation.DAILY_REFRESH_JOB, run_id=str(uuid.uuid4()),
                                     status=DagsterRunStatus.FAILURE))
-        assert defs.resolve_job_def("freshness_only").execute_in_process(instance=instance).success
+        _freshness(instance, automation.SCORE_KEY, "FAIL")
         context = build_sensor_context(instance=instance, resources={"alert_outbox": AlertOutboxResource(),
                                                                       "slack": slack})
         skip = automation.freshness_to_ops(context)
@@ -243,3 +274,55 @@ def test_a_fresh_instance_waits_for_the_first_full_materialization_instead_of_a_
         instance.report_runless_asset_event(AssetMaterialization(asset_key=VERSIONS_KEY))
         request = automation.raw_files_sensor(build_sensor_context(instance=instance, cursor=context.cursor))
         assert isinstance(request, RunRequest) and request.partition_key == LAST_DAY.isoformat()
+
+
+def test_exports_the_full_materialize_loaded_are_not_refreshed_again(raw):
+    """`make run` materializes everything, tagged with the raw folder's version (runner.py): the sensor's first
+    tick after it finds those files loaded and queues no needless daily_refresh."""
+    from csm_analytics.lib.raw_files import RAW_VERSION_TAG
+
+    _export(raw, LAST_DAY)
+    with instance_with_a_model() as instance:
+        instance.add_run(DagsterRun(job_name="materialize_everything", run_id=str(uuid.uuid4()),
+                                    status=DagsterRunStatus.SUCCESS,
+                                    tags={RAW_VERSION_TAG: folder_version(file_versions(raw))}))
+        context = build_sensor_context(instance=instance)
+        skip = automation.raw_files_sensor(context)
+        assert isinstance(skip, SkipReason) and "already refreshed or queued" in skip.skip_message
+        assert json.loads(context.cursor) == file_versions(raw)  # and it does not look at them again
+
+
+def test_the_full_materialize_is_tagged_with_the_raw_version(raw, monkeypatch):
+    """The tag the sensor looks for is on the run materialize_everything starts (a one-asset stand-in graph)."""
+    from dagster import Definitions, asset, define_asset_job
+
+    from csm_analytics import runner
+    from csm_analytics.definitions import MATERIALIZE_JOB
+    from csm_analytics.lib.raw_files import RAW_VERSION_TAG
+
+    @asset
+    def broken():  # fails, so materialize_everything stops before the QBR packs and the monthly report
+        raise RuntimeError("stop here")
+
+    _export(raw, LAST_DAY)
+    defs = Definitions(assets=[broken], jobs=[define_asset_job(MATERIALIZE_JOB)])
+    with instance_for_test() as instance:
+        assert runner.materialize_everything(instance=instance, definitions=defs) is False
+        [run] = instance.get_runs()
+    assert run.tags[RAW_VERSION_TAG] == folder_version(file_versions(raw))
+
+
+def test_a_brief_whose_freshness_failed_is_not_sent_as_todays(raw):
+    """The exports did not move (the day's files never came): the brief matches them, but its freshness policy
+    fails, so the 07:30 DM waits instead of sending yesterday's brief as news."""
+    _export(raw, LAST_DAY)
+    day = dt.datetime(2026, 9, 30, 7, 30, tzinfo=dt.timezone.utc)
+    with instance_for_test() as instance:
+        _brief_built(instance, LAST_DAY)
+        with build_schedule_context(instance=instance, scheduled_execution_time=day) as context:
+            assert isinstance(brief_schedules.weekday_csm_daily_brief_schedule(context), RunRequest)
+        _freshness(instance, BRIEF_KEY, "FAIL")
+        with build_schedule_context(instance=instance, scheduled_execution_time=day) as context:
+            waiting = brief_schedules.weekday_csm_daily_brief_schedule(context)
+    assert isinstance(waiting, SkipReason) and "the brief is not fresh (failing its freshness policy since" \
+        in waiting.skip_message

@@ -24,6 +24,7 @@ from csm_analytics.churn import model as churn_model
 from csm_analytics.churn import scoring
 from csm_analytics.churn.backtest import (
     REPLAY_COLUMNS,
+    REPLAY_SELECT,
     as_model_frame,
     forecast_accuracy_sql,
     score_replayed,
@@ -60,16 +61,23 @@ RAW_DEPS = [AssetKey(["raw", t]) for t in RAW_INPUTS]
 
 
 
-def history_bounds() -> tuple[dt.date, dt.date]:
-    return partition_bounds(HISTORY_PARTITIONS)
+def history_bounds(con=None) -> tuple[dt.date, dt.date]:
+    """The daily history; given the warehouse, it ends on the last day of product usage loaded: a day's partition
+    can exist before its export lands (an open-ended history has one a day), and the nightly churn steps must not
+    score, or learn labels as of, a day with no data."""
+    first, last = partition_bounds(HISTORY_PARTITIONS)
+    if con is not None and table_exists(con, "raw.product_usage"):
+        loaded = con.execute("SELECT max(CAST(usage_date AS DATE)) FROM raw.product_usage").fetchall()[0][0]
+        last = min(last, loaded) if loaded else last
+    return first, last
 
 
-def training_bounds() -> tuple[dt.date, dt.date]:
+def training_bounds(con=None) -> tuple[dt.date, dt.date]:
     """The days the model learns from: the daily history, or from CSM_TRAINING_START (YYYY-MM-DD) on.
 
     Labels need contracts that have ended, so when the daily assets cover only recent days
     (CSM_HISTORY_START, as the big-world benchmarks set it), training still reads the raw history."""
-    first, last = history_bounds()
+    first, last = history_bounds(con)
     if start := os.environ.get("CSM_TRAINING_START"):
         first = dt.date.fromisoformat(start)
     return first, last
@@ -77,7 +85,7 @@ def training_bounds() -> tuple[dt.date, dt.date]:
 
 def _training_frame(con, health, config: ChurnConfig) -> tuple[pd.DataFrame, str]:
     """Labelled weekly snapshots, and which accounts they cover (all, or a stratified sample on a big world)."""
-    first, last = training_bounds()
+    first, last = training_bounds(con)
     accounts, used, total = training_accounts(con, config)
     sql = labelled_sql(features_sql(first + dt.timedelta(days=1), last, health, config.training_every_days, accounts,
                                     trajectory=not big_world(con, config)), config.horizon_days)
@@ -98,7 +106,7 @@ def churn_model_asset(duckdb: DuckDBResource, health_config: HealthConfigResourc
     config = churn_settings.load()
     with duckdb.get_connection() as con:
         frame, covered = _training_frame(con, health_config.load(), config)
-    _, last = training_bounds()
+        _, last = training_bounds(con)
     trained = train_champion(frame, config, last)
     card, results, important = trained.card, trained.results, trained.important
     path = churn_model.save(trained.model, card, churn_settings.models)
@@ -142,8 +150,8 @@ def _latest_flag_threshold(con, config: ChurnConfig) -> float:
 def churn_predictions(duckdb: DuckDBResource, health_config: HealthConfigResource,
                       churn_settings: ChurnSettingsResource) -> MaterializeResult:
     config = churn_settings.load()
-    _, last = history_bounds()
     with duckdb.get_connection() as con:
+        _, last = history_bounds(con)
         model, card = _latest_model(con, churn_settings)
         scoring.stage_features(con, features_sql(last, last, health_config.load(),
                                                  trajectory=not big_world(con, config)))
@@ -183,8 +191,7 @@ def churn_snapshots(context: AssetExecutionContext, duckdb: DuckDBResource, heal
     parts = [p for p in parts if len(p)]
     scored = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=REPLAY_COLUMNS)
     with duckdb.get_connection() as con:
-        rows = replace_date_range(con, "ml.churn_snapshots", "snapshot_date", start, end, "SELECT * FROM frame",
-                                  frame=scored)
+        rows = replace_date_range(con, "ml.churn_snapshots", "snapshot_date", start, end, REPLAY_SELECT, frame=scored)
     return MaterializeResult(metadata={"dagster/row_count": rows, "range": f"{start} .. {end}",
                                        "model_family": card.champion, "training_accounts": covered,
                                        "months_not_scored": MetadataValue.md("\n".join(f"- {n}" for n in notes) or "none"),

@@ -25,6 +25,12 @@ def as_model_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 REPLAY_COLUMNS = ["account_id", "snapshot_date", "contract_id", "churn_probability", "model_trained_through",
                   "training_rows", "model_family", "model_used"]
+REPLAY_TYPES = ["VARCHAR", "DATE", "VARCHAR", "DOUBLE", "DATE", "BIGINT", "VARCHAR", "VARCHAR"]
+# Replayed rows read from a pandas frame with their types stated: a young world replays no month, and an empty
+# frame's untyped columns would otherwise create ml.churn_snapshots with NULL-typed columns, which the thresholds'
+# and the backtest's date arithmetic cannot bind.
+REPLAY_SELECT = "SELECT " + ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in zip(REPLAY_COLUMNS, REPLAY_TYPES)) + \
+    " FROM frame"
 
 
 def score_replayed(daily: pd.DataFrame, plans: dict) -> pd.DataFrame:

@@ -11,6 +11,9 @@ import time
 from pathlib import Path
 
 EXPORT_SUFFIXES = (".parquet", ".csv")
+# The run tag naming the raw folder version a run loaded: the daily refresh and the full materialize both carry it,
+# so the raw-files sensor does not refresh files a run has already loaded.
+RAW_VERSION_TAG = "csm/raw_version"
 # A file modified this recently may still be being copied: wait for the next tick rather than load half of it.
 SETTLE_SECONDS = 5.0
 

@@ -114,3 +114,21 @@ def test_nightly_schedule_snapshots_yesterday():
     requests = list(nightly_churn_schedule.evaluate_tick(context).run_requests)
     assert len(requests) == 1 and requests[0].partition_key == "2026-09-29"
     assert nightly_churn_schedule.cron_schedule == "0 2 * * *"
+
+
+def test_the_nightly_churn_steps_end_on_the_last_day_loaded_not_on_a_partition_without_data():
+    """An open-ended history has today's partition before its export lands: predictions and the replay's training
+    frame are as of the last day of product usage loaded, never a later day with no data."""
+    import datetime as dt
+
+    import duckdb
+
+    from csm_analytics.churn.assets import history_bounds
+
+    with duckdb.connect() as con:
+        con.execute("CREATE SCHEMA raw")
+        con.execute("CREATE TABLE raw.product_usage AS SELECT 'A1' AS account_id, DATE '2026-09-27' AS usage_date")
+        assert history_bounds()[1] == dt.date(2026, 9, 30)  # the suite's partitions (conftest)
+        assert history_bounds(con)[1] == dt.date(2026, 9, 27)
+        con.execute("INSERT INTO raw.product_usage VALUES ('A1', DATE '2026-10-03')")  # data past the partitions
+        assert history_bounds(con)[1] == dt.date(2026, 9, 30)

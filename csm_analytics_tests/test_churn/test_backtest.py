@@ -141,3 +141,24 @@ def test_learned_threshold_is_a_flag_budget_over_earlier_renewals(walk_forward):
     table = con.execute(flag_thresholds_sql(dataclasses.replace(config, flag_share=0.25))).df().set_index("month")
     assert list(table.flag_threshold) == [0.25, 0.25, 0.25, 0.25, 0.60]
     assert table.learned_threshold.iloc[-1] == 0.60
+
+def test_a_young_world_with_no_replayed_month_leaves_an_empty_typed_table_the_backtest_reads(tmp_path):
+    """A world too young for any replayed month scores no snapshot. The empty frame's columns have no type; written
+    as they were, ml.churn_snapshots got NULL-typed columns and churn_flag_thresholds failed with a binder error.
+    Written through REPLAY_SELECT the table is typed, and the thresholds and the backtest are empty, not errors."""
+    from csm_analytics.churn.backtest import REPLAY_COLUMNS, REPLAY_SELECT, thresholds_with_models_sql
+    from csm_analytics.lib.warehouse import replace_date_range
+
+    con = empty_raw_warehouse(tmp_path / "w.duckdb")
+    insert(con, "contracts", [{"contract_id": "K1", "account_id": "A1", "start_date": dt.date(2025, 1, 1),
+                               "end_date": dt.date(2026, 1, 1), "renewal_outcome": "churned"}])
+    written = replace_date_range(con, "ml.churn_snapshots", "snapshot_date", dt.date(2026, 9, 14),
+                                 dt.date(2026, 9, 27), REPLAY_SELECT, frame=pd.DataFrame(columns=REPLAY_COLUMNS))
+    assert written == 0
+    types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                             "WHERE table_name = 'churn_snapshots'").fetchall())
+    assert types["snapshot_date"] == "DATE" and types["churn_probability"] == "DOUBLE"
+    config = load_churn_config(DEFAULT_CONFIG)
+    assert con.execute(thresholds_with_models_sql(config)).fetchall() == []
+    thresholds = f"({thresholds_with_models_sql(config)})"
+    assert con.execute(forecast_accuracy_sql(config, thresholds=thresholds)).fetchall() == []

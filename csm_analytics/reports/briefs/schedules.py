@@ -23,6 +23,7 @@ from dagster import (
     schedule,
     sensor,
 )
+from dagster._core.definitions.freshness import FreshnessState
 from dagster._utils.schedules import get_latest_completed_cron_tick
 
 from csm_analytics.lib import paths
@@ -36,11 +37,24 @@ SEND = load_briefs_config()
 BRIEF_DAY_TAG = "csm/brief_day"
 
 
+def brief_freshness_failed(instance) -> str | None:
+    """Why the brief is late, when its freshness policy (automation.py) is failing: the day's exports never came
+    or the refresh failed. The brief of an earlier day is then not sent as today's."""
+    record = instance.get_freshness_state_records([BRIEF_KEY]).get(BRIEF_KEY)
+    if record is None or record.freshness_state != FreshnessState.FAIL:
+        return None
+    since = record.updated_at.strftime("%Y-%m-%d %H:%M %Z")
+    return f"the brief is not fresh (failing its freshness policy since {since})"
+
+
 def brief_is_current(instance) -> tuple[bool, str]:
-    """(current?, why): the brief mart was materialized after the exports last changed, for their last day."""
+    """(current?, why): the brief mart was materialized after the exports last changed, for their last day, and
+    its freshness policy does not say it is late."""
     event = instance.get_latest_materialization_event(BRIEF_KEY)
     if event is None:
         return False, "the daily brief has never been built"
+    if late := brief_freshness_failed(instance):
+        return False, late
     versions = file_versions(paths.raw_dir())
     exports_changed = max((int(v.split(":")[1]) / 1e9 for v in versions.values()), default=0.0)
     built_for = str(event.asset_materialization.metadata.get("as_of_date").value
