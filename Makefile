@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PORT ?= 3000
 WORKSPACE_PORT ?= 8501
-TEST_WORKERS ?= auto
+TEST_WORKERS ?= 3
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
 .PHONY: help install generate materialize run test bench evaluate screenshots clean
@@ -37,7 +37,7 @@ run: install ## materialize (skipped when the warehouse is current), then serve 
 	echo "CSM workspace: http://127.0.0.1:$(WORKSPACE_PORT)  (demo users in README.md; log data/workspace/streamlit.log)"; \
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p $(PORT)
 
-test: install ## check the import layers, then run the test suite on one process per core (TEST_WORKERS=1 for one)
+test: install ## check the import layers, then run the test suite on TEST_WORKERS processes (default 3; 1 for one)
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 

@@ -50,6 +50,9 @@ def pytest_collection_modifyitems(config, items):
         group = next((g for name, g in SHARED_BUILDS.items() if name in getattr(item, "fixturenames", ())), None)
         if group:
             item.add_marker(pytest.mark.xdist_group(group))
+    # The end-to-end tests first: most of their time is spent waiting on a daemon or a server, and started
+    # early they overlap the quick tests instead of running alone at the end of the suite.
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
     yield
 
 
