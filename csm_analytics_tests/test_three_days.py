@@ -27,6 +27,7 @@ import duckdb
 import pytest
 from dagster import AssetKey, DagsterInstance, DagsterRunStatus, RunsFilter, SkipReason, build_schedule_context
 
+from csm_analytics.lib.processes import stop_process_group
 from csm_analytics_tests.day_feeds import deliver_day
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -195,14 +196,7 @@ def _start_daemon(env: dict[str, str], log: Path, append: bool = False) -> subpr
 
 def _stop_daemon(daemon: subprocess.Popen) -> None:
     """SIGINT to its process group (it runs in its own session), SIGKILL if it has not stopped within 30 s."""
-    if daemon.poll() is not None:
-        return
-    os.killpg(daemon.pid, signal.SIGINT)
-    try:
-        daemon.wait(30)
-    except subprocess.TimeoutExpired:
-        os.killpg(daemon.pid, signal.SIGKILL)
-        daemon.wait()
+    stop_process_group(daemon, signal.SIGINT, timeout=30)
 
 
 def _ops_messages(outbox: Path) -> list[dict]:

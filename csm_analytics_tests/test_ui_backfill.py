@@ -18,7 +18,6 @@ with one change: its backfill loop pauses 2 s between iterations instead of 30 s
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._core.execution.backfill import BulkActionStatus
 
 from csm_analytics.lib.paths import DAGSTER_YAML
+from csm_analytics.lib.processes import stop_process_group
 
 ROOT = Path(__file__).resolve().parents[1]
 AS_OF = dt.date(2026, 9, 27)
@@ -96,12 +96,7 @@ def running_daemon(log: Path):
     try:
         yield proc
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_process_group(proc, signal.SIGTERM, timeout=60)
 
 
 def _same_partitions(a: dict, b: dict) -> bool:

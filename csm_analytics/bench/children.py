@@ -20,6 +20,7 @@ from pathlib import Path
 import psutil
 
 from csm_analytics.lib.paths import PROJECT_ROOT
+from csm_analytics.lib.processes import stop_process_group
 
 
 class RssSampler(threading.Thread):
@@ -258,11 +259,7 @@ def _alert_latency_child(data_dir: str, trials: int = 3) -> dict:
             else:
                 latencies.append(float("inf"))
     finally:
-        os.killpg(daemon.pid, signal.SIGINT)
-        try:
-            daemon.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
+        stop_process_group(daemon, signal.SIGINT, timeout=15)
         server.stop()
     return {"latencies": latencies}
 

@@ -21,6 +21,7 @@ from dagster import DagsterInstance
 from dagster._core.scheduler.instigation import InstigatorType, TickStatus
 
 from csm_analytics.alerts.outbox import Outbox
+from csm_analytics.lib.processes import stop_process_group
 from csm_analytics_tests.test_alerts.conftest import rules_file
 from csm_analytics_tests.test_alerts.scenarios import critical_alerts, perfect, tally
 
@@ -71,11 +72,7 @@ def test_slack_down_longer_than_the_tick_deadline_with_the_real_daemon(tmp_path,
             time.sleep(0.5)
         time.sleep(DEADLINE_SECONDS / 2)  # anything still running from an abandoned tick gets to finish
     finally:
-        os.killpg(daemon.pid, signal.SIGINT)
-        try:
-            daemon.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
+        stop_process_group(daemon, signal.SIGINT, timeout=20)
     result = tally(slack, alerts, f"Slack down {OUTAGE_SECONDS} s, 1.5 tick deadlines (real daemon)")
 
     instance = DagsterInstance.from_config(str(home))
