@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import duckdb
+import pyarrow.parquet as pq
 
 # The column that says when a row came into existence, per feed (every feed of the generator is listed).
 CREATED_ON = {
@@ -35,6 +36,7 @@ def deliver_day(world: Path, raw: Path, day: dt.date, feeds: list[str] | None = 
             source, target = world / f"{feed}.parquet", raw / f"{feed}.parquet"
             partial = raw / f".{feed}.parquet.partial"
             column = CREATED_ON[feed]
-            con.execute(f"COPY (SELECT * FROM read_parquet(?) WHERE CAST({column} AS DATE) <= ?) "
-                        f"TO '{partial}' (FORMAT parquet)", [str(source), day])
+            rows = con.sql(f"SELECT * FROM read_parquet(?) WHERE CAST({column} AS DATE) <= ?",
+                           params=[str(source), day]).to_arrow_table()
+            pq.write_table(rows, partial)
             os.replace(partial, target)

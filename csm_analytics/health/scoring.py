@@ -13,6 +13,7 @@ import datetime as dt
 
 from csm_analytics.canonical.sql import sql_literal
 from csm_analytics.health.config import COMPONENTS, HealthConfig
+from csm_analytics.lib.warehouse import table_columns
 
 
 def weights_values(config: HealthConfig) -> str:
@@ -69,9 +70,7 @@ def add_config_version_column(con, table: str = "core.account_health_history") -
     """Give a history written before config versions were recorded its `config_version` column (NULL, unknown, on
     the days already there), so the next daily run appends to it rather than refusing the changed columns.
     Returns whether the column was added."""
-    schema, name = table.split(".")
-    have = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
-                                      [schema, name]).fetchall()}
+    have = table_columns(con, table)
     if not have or "config_version" in have:
         return False
     con.execute(f"ALTER TABLE {table} ADD COLUMN config_version VARCHAR")

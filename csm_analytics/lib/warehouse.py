@@ -51,7 +51,8 @@ def fetch_one_dict(con: duckdb.DuckDBPyConnection, sql: str, params=()) -> dict 
     return rows[0] if rows else None
 
 
-def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
+def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
+    """The columns of `schema.table` in order, or None when it does not exist."""
     schema, name = table.split(".")
     rows = con.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
@@ -61,7 +62,7 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
 
 def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     """Whether `schema.table` exists (optional upstream marts are read only when present)."""
-    return _columns(con, table) is not None
+    return table_columns(con, table) is not None
 
 
 def replace_table(con: duckdb.DuckDBPyConnection, table: str, select_sql: str, frame=None) -> int:
@@ -88,7 +89,7 @@ def replace_date_range(con: duckdb.DuckDBPyConnection, table: str, date_column: 
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _range_rows AS {select_sql}")
     new_columns = [r[0] for r in con.execute("DESCRIBE _range_rows").fetchall()]
-    old_columns = _columns(con, table)
+    old_columns = table_columns(con, table)
     if old_columns is not None and old_columns != new_columns:
         outside = con.execute(f"SELECT count(*), min({date_column}), max({date_column}) FROM {table} "
                               f"WHERE {date_column} NOT BETWEEN ? AND ?", [start, end]).fetchall()[0]

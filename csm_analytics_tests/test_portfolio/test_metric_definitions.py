@@ -195,7 +195,7 @@ def test_data_adoption_counts_real_workspace_logins_from_a_csms_first_one(tmp_pa
     assert source == "mixed for 1 CSM, simulated for 1 CSM, workspace for 1 CSM"
     from csm_analytics.portfolio.adoption import csm_adoption_sql, with_csm_logins
 
-    per_csm = con.execute(with_csm_logins(csm_adoption_sql(f"DATE '{LAST}'"), True)).fetchall()
+    per_csm = con.execute(with_csm_logins(csm_adoption_sql("$as_of::DATE"), True), {"as_of": LAST}).fetchall()
     assert per_csm == [("S1", 7, 7, 7, 7, 7.0, True, "simulated"), ("S2", 2, 2, 2, 2, 2.0, False, "workspace"),
                        ("S3", 0, 8, 7, 7, 5.5, False, "mixed")]
 
